@@ -1,0 +1,179 @@
+"""The state a batch sees: records loaded from the database once, changed in memory, written at the end.
+
+``BatchState`` implements the rules' ``State`` port. Each event runs between ``begin_event`` and either
+``end_event`` (kept) or ``undo_event`` (refused: every change it made is reverted), so that a refused event
+leaves no trace even in ``proceed`` mode. ``write`` then stores all kept changes with one ``executemany``
+per table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, Final
+
+from sqlalchemy import Connection, bindparam, insert, select
+
+from adamas.model.records import Flag, Key, Lot, Participant, Shipment, Site
+from adamas.store import schema
+from adamas.store.rows import TABLES, load
+
+__all__ = ["BatchState"]
+
+_ABSENT: Final = object()
+
+
+class BatchState:
+    """A write-back cache of ledger state over one database transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._cache: dict[str, dict[str, Any]] = {kind: {} for kind in TABLES}
+        self._stored: dict[str, set[str]] = {kind: set() for kind in TABLES}
+        self._dirty: dict[str, set[str]] = {kind: set() for kind in TABLES}
+        self._undo: list[tuple[str, str, Any, bool]] = []
+        self._touched: dict[str, None] = {}
+        self._event_flags: list[Flag] = []
+        self._admin: str | None | object = _ABSENT
+        self.lot_events: list[dict[str, Any]] = []
+        self.flags: list[dict[str, Any]] = []
+
+    # --- loading ----------------------------------------------------------------------------------------
+
+    def preload(self, kind: str, ids: Iterable[str]) -> None:
+        """Load the records of ``kind`` with these ids (those not yet cached) in bulk."""
+        cache = self._cache[kind]
+        wanted = [i for i in ids if i not in cache]
+        if not wanted:
+            return
+        table, convert, _ = TABLES[kind]
+        found = load(self._conn, table, wanted, convert)
+        for record_id in wanted:
+            cache[record_id] = found.get(record_id)
+        self._stored[kind].update(found)
+
+    def _get(self, kind: str, record_id: str) -> Any:
+        cache = self._cache[kind]
+        if record_id not in cache:
+            self.preload(kind, [record_id])
+        return cache[record_id]
+
+    def _put(self, kind: str, record_id: str, record: Any) -> None:
+        previous = self._get(kind, record_id)
+        self._undo.append((kind, record_id, previous, record_id in self._dirty[kind]))
+        self._cache[kind][record_id] = record
+        self._dirty[kind].add(record_id)
+        if kind == "lot":
+            self._touched[record_id] = None
+
+    # --- the State port -----------------------------------------------------------------------------------
+
+    def participant(self, participant_id: str) -> Participant | None:
+        record: Participant | None = self._get("participant", participant_id)
+        return record
+
+    def key(self, key_id: str) -> Key | None:
+        record: Key | None = self._get("key", key_id)
+        return record
+
+    def site(self, site_id: str) -> Site | None:
+        record: Site | None = self._get("site", site_id)
+        return record
+
+    def lot(self, lot_id: str) -> Lot | None:
+        record: Lot | None = self._get("lot", lot_id)
+        return record
+
+    def shipment(self, shipment_id: str) -> Shipment | None:
+        record: Shipment | None = self._get("shipment", shipment_id)
+        return record
+
+    def administrator(self) -> str | None:
+        if self._admin is _ABSENT:
+            table = schema.participants
+            row = self._conn.execute(
+                select(table.c.id).where(table.c.roles.like("%administrator%")).limit(1)
+            ).first()
+            self._admin = row.id if row is not None else None
+        return self._admin if isinstance(self._admin, str) else None
+
+    def put_participant(self, participant: Participant) -> None:
+        self._put("participant", participant.id, participant)
+        if "administrator" in participant.roles:
+            self._undo.append(("admin", "", self._admin, False))
+            self._admin = participant.id
+
+    def put_key(self, key: Key) -> None:
+        self._put("key", key.id, key)
+
+    def put_site(self, site: Site) -> None:
+        self._put("site", site.id, site)
+
+    def put_lot(self, lot: Lot) -> None:
+        self._put("lot", lot.id, lot)
+
+    def put_shipment(self, shipment: Shipment) -> None:
+        self._put("shipment", shipment.id, shipment)
+
+    def flag(self, flag: Flag) -> None:
+        self._event_flags.append(flag)
+
+    # --- per-event transactions -----------------------------------------------------------------------------
+
+    def begin_event(self) -> None:
+        """Start recording the changes of one event."""
+        self._undo.clear()
+        self._touched.clear()
+        self._event_flags.clear()
+
+    def end_event(self, seq: int) -> None:
+        """Keep the event's changes, recording the lots it touched and its flags under leaf ``seq``."""
+        self.lot_events.extend({"lot": lot_id, "seq": seq} for lot_id in self._touched)
+        for ordinal, flag in enumerate(self._event_flags):
+            self.flags.append({
+                "seq": seq, "ordinal": ordinal, "event": flag.event, "code": flag.code, "message": flag.message,
+                "lot": flag.lot, "evidence": json.dumps(flag.evidence, sort_keys=True),
+            })
+        self.begin_event()
+
+    def undo_event(self) -> None:
+        """Revert every change of the current event."""
+        for kind, record_id, previous, was_dirty in reversed(self._undo):
+            if kind == "admin":
+                self._admin = previous
+                continue
+            self._cache[kind][record_id] = previous
+            if not was_dirty:
+                self._dirty[kind].discard(record_id)
+        self.begin_event()
+
+    # --- writing ------------------------------------------------------------------------------------------
+
+    def write(self) -> None:
+        """Store every kept change: inserts and updates per table, lot edges, history and flags."""
+        conn = self._conn
+        edges: list[dict[str, str]] = []
+        for kind, (table, _, to_row) in TABLES.items():
+            new_rows, changed_rows = [], []
+            for record_id in sorted(self._dirty[kind]):
+                record = self._cache[kind][record_id]
+                if record_id in self._stored[kind]:
+                    changed_rows.append({**to_row(record), "_id": record_id})
+                else:
+                    new_rows.append(to_row(record))
+                    if kind == "lot":
+                        edges.extend({"parent": p, "child": record_id} for p in record.parents)
+            if new_rows:
+                conn.execute(insert(table), new_rows)
+            if changed_rows:
+                conn.execute(table.update().where(table.c.id == bindparam("_id")), changed_rows)
+            self._stored[kind].update(self._dirty[kind])
+            self._dirty[kind].clear()
+        if edges:
+            conn.execute(insert(schema.lot_edges), edges)
+        if self.lot_events:
+            conn.execute(insert(schema.lot_events), self.lot_events)
+        if self.flags:
+            conn.execute(insert(schema.flags), self.flags)
+        self.lot_events = []
+        self.flags = []

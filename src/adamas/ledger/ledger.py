@@ -1,0 +1,339 @@
+"""The ledger: one ingest pipeline over one database, and the queries built on it.
+
+Ingest is one straight path per batch (DESIGN.md): parse → canonicalize → (lock the sequencer) → load the
+state the batch touches → verify signatures → check rules → apply → append leaves → commit → receipts.
+One transaction per batch; when ``submit`` returns, every accepted event is committed durably.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final, Literal
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from adamas.crypto import KeyPair, canonicalize, verify
+from adamas.errors import AdamasError, ConflictError, InputError, NotFoundError, StorageError
+from adamas.ledger import queries
+from adamas.ledger.batch import BatchState
+from adamas.ledger.outcome import Outcome
+from adamas.ledger.views import HistoryEntry, LotView, Trace
+from adamas.model.events import Envelope, parse_envelope
+from adamas.model.rules import apply, authenticate
+from adamas.model.values import format_time_ns
+from adamas.store import schema
+from adamas.store.database import HEAD, is_initialized, migrate, open_engine
+
+__all__ = ["Ledger", "Mode"]
+
+Mode = Literal["atomic", "proceed"]
+Clock = Callable[[], int]
+PARALLEL_VERIFY_MIN: Final = 64
+REPLAY_CHUNK: Final = 1000
+RawEnvelope = bytes | str | dict[str, Any]
+
+
+def leaf_hash(leaf: bytes) -> bytes:
+    """RFC 9162 leaf hash: SHA-256(0x00 || leaf)."""
+    return hashlib.sha256(b"\x00" + leaf).digest()
+
+
+class Ledger:
+    """An Adamas ledger in a SQLite or PostgreSQL database."""
+
+    def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
+        self._engine = engine
+        self._clock: Clock = clock or time.time_ns
+        self._pool: ThreadPoolExecutor | None = None
+
+    # --- opening ------------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, *, clock: Clock | None = None) -> Ledger:
+        """Open an existing ledger (migrating its schema if it is older); refuse a database without one."""
+        engine = open_engine(url)
+        if not is_initialized(engine):
+            engine.dispose()
+            raise NotFoundError(f"no Adamas ledger at {url}; create one with `adamas init`",
+                                code="ledger.not_found", field="db")
+        migrate(engine)
+        return cls(engine, clock=clock)
+
+    @classmethod
+    def init(cls, url: str, *, admin_key: KeyPair, admin_id: str = "admin", admin_name: str | None = None,
+             clock: Clock | None = None) -> Ledger:
+        """Create a ledger: the schema, then the genesis event (leaf 0) naming the administrator."""
+        engine = open_engine(url)
+        migrate(engine)
+        ledger = cls(engine, clock=clock)
+        if ledger.size:
+            ledger.close()
+            raise ConflictError(f"{url} already holds a ledger", code="ledger.exists", field="db")
+        body = {
+            "v": 1, "type": "genesis", "id": f"genesis-{admin_key.id}", "actor": admin_id, "key": admin_key.id,
+            "time": format_time_ns(ledger._clock() // 1_000_000_000 * 1_000_000_000),
+            "administrator": {"id": admin_id, "name": admin_name or "Scheme administrator",
+                              "keys": [{"id": admin_key.id, "public_key": admin_key.public_key_b64}]},
+        }
+        envelope = {"body": body, "sig": admin_key.sign(canonicalize(body))}
+        (outcome,) = ledger.submit([envelope])
+        if outcome.error is not None:
+            ledger.close()
+            raise outcome.error
+        return ledger
+
+    def close(self) -> None:
+        """Release the database connections and worker threads."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        self._engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tools that read the tables directly)."""
+        return self._engine
+
+    @property
+    def size(self) -> int:
+        """Number of events in the log."""
+        with self._connect() as conn:
+            return int(conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one())
+
+    # --- ingest -------------------------------------------------------------------------------------------
+
+    def submit(self, envelopes: Iterable[RawEnvelope], *, mode: Mode = "atomic") -> list[Outcome]:
+        """Check and record a batch of envelopes; one outcome per envelope, in order.
+
+        ``atomic``: all or nothing; any refusal leaves the ledger as it was. ``proceed``: valid envelopes
+        are kept and each refusal reported.
+        """
+        if mode not in ("atomic", "proceed"):
+            raise InputError(f"mode must be atomic or proceed, not {mode!r}", code="submit.bad_mode", field="mode")
+        parsed: list[Envelope | AdamasError] = []
+        for raw in envelopes:
+            try:
+                parsed.append(parse_envelope(raw))
+            except AdamasError as exc:
+                parsed.append(exc)
+        if not parsed:
+            return []
+        try:
+            with self._engine.begin() as conn:
+                head = self._lock_head(conn)
+                outcomes, state, rows = self._check(conn, parsed, head=head, now_ns=self._clock(), replay=False)
+                refused = any(o.status == "refused" for o in outcomes)
+                if refused and mode == "atomic":
+                    conn.rollback()
+                    return [o if o.status == "refused" else Outcome(
+                        o.position, "not_written", o.event_id,
+                        error=AdamasError("the batch is atomic and another envelope in it was refused",
+                                          code="batch.aborted")) if o.status == "accepted" else o
+                        for o in outcomes]
+                if rows:
+                    conn.execute(insert(schema.events), rows)
+                    state.write()
+                    conn.execute(update(schema.meta).where(schema.meta.c.name == HEAD)
+                                 .values(value=str(head + len(rows))))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"the batch could not be stored: {exc.__class__.__name__}: {exc}") from exc
+        return outcomes
+
+    def _lock_head(self, conn: Connection) -> int:
+        """Take the sequencer lock (the head row) and return the next leaf index."""
+        stmt = select(schema.meta.c.value).where(schema.meta.c.name == HEAD).with_for_update()
+        return int(conn.execute(stmt).scalar_one())
+
+    def _check(self, conn: Connection, parsed: Sequence[Envelope | AdamasError], *, head: int,
+               now_ns: int | None, replay: bool) -> tuple[list[Outcome], BatchState, list[dict[str, Any]]]:
+        envelopes = [p for p in parsed if isinstance(p, Envelope)]
+        state = BatchState(conn)
+        known = {} if replay else self._known_events(conn, [e.event.id for e in envelopes])
+        self._preload(state, envelopes)
+        sig_ok = self._verify_all(state, envelopes)
+        outcomes: list[Outcome] = []
+        rows: list[dict[str, Any]] = []
+        seq = head
+        for position, item in enumerate(parsed):
+            if isinstance(item, AdamasError):
+                outcomes.append(Outcome(position, "refused", _event_id_of(item), error=item))
+                continue
+            event = item.event
+            previous = known.get(event.id)
+            if previous is not None:
+                if previous[1] == item.leaf:
+                    outcomes.append(Outcome(position, "duplicate", event.id, previous[0], leaf_hash(item.leaf)))
+                else:
+                    outcomes.append(Outcome(position, "refused", event.id, error=ConflictError(
+                        f"event id {event.id} is already used by a different event", code="event.duplicate_id",
+                        field="id")))
+                continue
+            state.begin_event()
+            try:
+                authenticate(item, state, now_ns=now_ns, sig_ok=sig_ok[id(item)])
+                apply(event, state)
+            except AdamasError as exc:
+                state.undo_event()
+                outcomes.append(Outcome(position, "refused", event.id, error=exc))
+                continue
+            state.end_event(seq)
+            digest = leaf_hash(item.leaf)
+            known[event.id] = (seq, item.leaf)
+            rows.append({"seq": seq, "event_id": event.id, "type": event.type, "actor": event.actor,
+                         "key_id": event.key, "time_ns": event.time_ns, "envelope": item.leaf,
+                         "leaf_hash": digest})
+            outcomes.append(Outcome(position, "accepted", event.id, seq, digest))
+            seq += 1
+        return outcomes, state, rows
+
+    def _known_events(self, conn: Connection, event_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        out: dict[str, tuple[int, bytes]] = {}
+        table = schema.events
+        for start in range(0, len(event_ids), 500):
+            chunk = event_ids[start:start + 500]
+            for row in conn.execute(select(table.c.event_id, table.c.seq, table.c.envelope)
+                                    .where(table.c.event_id.in_(chunk))):
+                out[row.event_id] = (row.seq, bytes(row.envelope))
+        return out
+
+    def _preload(self, state: BatchState, envelopes: Sequence[Envelope]) -> None:
+        """Load every record the batch names, a few queries per table."""
+        ids: dict[str, set[str]] = {k: set() for k in ("participant", "key", "site", "lot", "shipment")}
+        for env in envelopes:
+            event, fields = env.event, env.event.fields
+            ids["participant"].add(event.actor)
+            ids["key"].add(event.key)
+            for name in ("participant", "to"):
+                if isinstance(fields.get(name), str):
+                    ids["participant"].add(fields[name])
+            for name in ("lot", "lots"):
+                value = fields.get(name)
+                if isinstance(value, str):
+                    ids["lot"].add(value)
+                elif isinstance(value, list | tuple):
+                    ids["lot"].update(v if isinstance(v, str) else v[0] for v in value)
+                elif isinstance(value, dict):
+                    ids["lot"].add(value["id"])
+                    ids["site"].add(value["site"])
+            into = fields.get("into")
+            for spec in [*(into if isinstance(into, list) else [into] if into else []),
+                         *fields.get("remainder", [])]:
+                ids["lot"].add(spec.id)
+            if isinstance(fields.get("shipment"), str):
+                ids["shipment"].add(fields["shipment"])
+            site = fields.get("site")
+            if isinstance(site, dict):
+                ids["site"].add(site["id"])
+                ids["participant"].add(site["operator"])
+        for kind, wanted in ids.items():
+            state.preload(kind, wanted)
+        state.preload("participant", {lot.holder for lot_id in ids["lot"] if (lot := state.lot(lot_id))})
+
+    def _verify_all(self, state: BatchState, envelopes: Sequence[Envelope]) -> dict[int, bool | None]:
+        """Verify every signature whose key is known before the batch runs, on all cores for large batches.
+
+        A key registered inside the batch is verified later, when its event is checked (``None`` here).
+        """
+        jobs: list[tuple[int, bytes, bytes, str]] = []
+        for env in envelopes:
+            key = state.key(env.event.key)
+            if key is not None:
+                jobs.append((id(env), key.public_key, env.body_bytes, env.sig))
+        results: dict[int, bool | None] = {id(env): None for env in envelopes}
+        if len(jobs) < PARALLEL_VERIFY_MIN:
+            results.update((job[0], verify(job[1], job[2], job[3])) for job in jobs)
+            return results
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adamas-verify")
+        half = len(jobs) // 2
+        parts = list(self._pool.map(_verify_jobs, [jobs[:half], jobs[half:]]))
+        for part in parts:
+            results.update(part)
+        return results
+
+    # --- rebuild ------------------------------------------------------------------------------------------
+
+    def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> int:
+        """Recompute every state table from the stored events alone; return how many events were replayed.
+
+        Every event is checked again on the way; one that its predecessors no longer allow means the stored
+        events were altered, and the rebuild stops with a ``StorageError`` naming it.
+        """
+        total = self.size
+        try:
+            with self._engine.begin() as conn:
+                self._lock_head(conn)
+                for table in reversed(schema.STATE_TABLES):
+                    conn.execute(delete(table))
+                done = 0
+                while done < total:
+                    rows = conn.execute(select(schema.events.c.seq, schema.events.c.envelope)
+                                        .where(schema.events.c.seq >= done).order_by(schema.events.c.seq)
+                                        .limit(REPLAY_CHUNK)).all()
+                    if not rows:
+                        break
+                    parsed: list[Envelope | AdamasError] = []
+                    for row in rows:
+                        try:
+                            parsed.append(parse_envelope(bytes(row.envelope)))
+                        except AdamasError as exc:
+                            raise StorageError(f"stored event at leaf {row.seq} no longer parses: {exc.message}",
+                                               code="storage.corrupt_event", index=row.seq) from exc
+                    outcomes, state, _ = self._check(conn, parsed, head=rows[0].seq, now_ns=None, replay=True)
+                    for outcome, row in zip(outcomes, rows, strict=True):
+                        if outcome.status != "accepted":
+                            assert outcome.error is not None
+                            raise StorageError(
+                                f"stored event at leaf {row.seq} is refused on replay: {outcome.error.message}",
+                                code="storage.replay_refused", index=row.seq, cause=outcome.error.code)
+                    state.write()
+                    done = rows[-1].seq + 1
+                    if progress is not None:
+                        progress(done, total)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"rebuild failed: {exc.__class__.__name__}: {exc}") from exc
+        return total
+
+    # --- queries ------------------------------------------------------------------------------------------
+
+    def lot(self, lot_id: str) -> LotView:
+        """The current state of one lot."""
+        with self._connect() as conn:
+            return queries.lot_view(conn, lot_id)
+
+    def history(self, lot_id: str) -> list[HistoryEntry]:
+        """Every event that touched the lot, oldest first."""
+        with self._connect() as conn:
+            return queries.history(conn, lot_id)
+
+    def trace(self, lot_id: str, *, direction: Literal["backward", "forward"] = "backward") -> Trace:
+        """The lineage of a lot: back to every mine it came from, or forward to every descendant."""
+        if direction not in ("backward", "forward"):
+            raise InputError("direction must be backward or forward", code="trace.bad_direction",
+                             field="direction")
+        with self._connect() as conn:
+            return queries.trace(conn, lot_id, direction=direction)
+
+    def _connect(self) -> Any:
+        try:
+            return self._engine.connect()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot reach the database: {exc}") from exc
+
+
+def _verify_jobs(jobs: Sequence[tuple[int, bytes, bytes, str]]) -> list[tuple[int, bool]]:
+    return [(ref, verify(pub, message, sig)) for ref, pub, message, sig in jobs]
+
+
+def _event_id_of(error: AdamasError) -> str | None:
+    return None

@@ -1,0 +1,118 @@
+"""Read-only queries over the derived state: a lot, its history, its lineage.
+
+Lineage is walked one generation per query (parents or children of a whole frontier at once), which works
+the same on every engine and costs one round trip per generation, not per lot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from adamas.errors import NotFoundError
+from adamas.ledger.views import EventRef, HistoryEntry, LotView, OriginShare, Trace, TraceNode
+from adamas.model.records import Lot
+from adamas.model.values import cents_to_decimal, format_time_ns
+from adamas.store import schema
+from adamas.store.rows import chunks, load, lot_from_row, shipment_from_row
+
+__all__ = ["history", "lot_view", "lot_views", "trace"]
+
+
+def _event_refs(conn: Connection, event_ids: Iterable[str]) -> dict[str, EventRef]:
+    table = schema.events
+    out: dict[str, EventRef] = {}
+    for batch in chunks(sorted(set(event_ids))):
+        stmt = select(table.c.event_id, table.c.type, table.c.time_ns, table.c.seq).where(
+            table.c.event_id.in_(batch))
+        for row in conn.execute(stmt):
+            out[row.event_id] = EventRef(row.event_id, row.type, format_time_ns(row.time_ns), row.seq)
+    return out
+
+
+def _origin(origin: dict[str, int], sites: dict[str, Any]) -> tuple[OriginShare, ...]:
+    return tuple(
+        OriginShare(site, sites[site].country if site in sites else None, cents_to_decimal(amount),
+                    sites[site].name if site in sites else None)
+        for site, amount in sorted(origin.items(), key=lambda item: (-item[1], item[0]))
+    )
+
+
+def lot_views(conn: Connection, lots: Sequence[Lot]) -> list[LotView]:
+    """Views of several lots, with their sites, holders and making events loaded in bulk."""
+    sites = load(conn, schema.sites, {s for lot in lots for s in lot.origin}, lambda r: r)
+    holders = load(conn, schema.participants, {lot.holder for lot in lots}, lambda r: r)
+    refs = _event_refs(conn, {lot.event for lot in lots})
+    shipments = load(conn, schema.shipments, {lot.shipment for lot in lots if lot.shipment}, shipment_from_row)
+    out = []
+    for lot in lots:
+        holder = holders.get(lot.holder)
+        shipment = shipments.get(lot.shipment) if lot.shipment else None
+        out.append(LotView(
+            id=lot.id, kind=lot.kind, carats=cents_to_decimal(lot.carats), stones=lot.stones, holder=lot.holder,
+            holder_country=holder.country if holder is not None else None, state=lot.state, parents=lot.parents,
+            origin=_origin(lot.origin, sites), made_by=refs[lot.event],
+            value=None if lot.value is None else cents_to_decimal(lot.value), shipment=lot.shipment,
+            in_transit_to=shipment.to if shipment is not None and lot.state == "in_transit" else None,
+            details=lot.details,
+        ))
+    return out
+
+
+def _lot(conn: Connection, lot_id: str) -> Lot:
+    found = load(conn, schema.lots, [lot_id], lot_from_row)
+    if lot_id not in found:
+        raise NotFoundError(f"there is no lot {lot_id}", code="lot.not_found", field="lot")
+    return found[lot_id]
+
+
+def lot_view(conn: Connection, lot_id: str) -> LotView:
+    """The current view of one lot."""
+    return lot_views(conn, [_lot(conn, lot_id)])[0]
+
+
+def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
+    """Every event that touched the lot, in log order."""
+    _lot(conn, lot_id)
+    le, ev = schema.lot_events, schema.events
+    stmt = (select(ev.c.seq, ev.c.event_id, ev.c.type, ev.c.actor, ev.c.time_ns, ev.c.envelope)
+            .join(le, le.c.seq == ev.c.seq).where(le.c.lot == lot_id).order_by(ev.c.seq))
+    return [
+        HistoryEntry(row.seq, row.event_id, row.type, row.actor, format_time_ns(row.time_ns),
+                     json.loads(bytes(row.envelope))["body"])
+        for row in conn.execute(stmt)
+    ]
+
+
+def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
+    """The lineage graph from ``lot_id``: backward to the mines, or forward to every descendant."""
+    root = _lot(conn, lot_id)
+    edges_table = schema.lot_edges
+    near, far = ((edges_table.c.child, edges_table.c.parent) if direction == "backward"
+                 else (edges_table.c.parent, edges_table.c.child))
+    depth = {root.id: 0}
+    edges: list[tuple[str, str]] = []
+    frontier = [root.id]
+    level = 0
+    while frontier:
+        level += 1
+        found: list[str] = []
+        for batch in chunks(frontier):
+            for row in conn.execute(select(near, far).where(near.in_(batch)).order_by(near, far)):
+                a, b = row[0], row[1]
+                edges.append((b, a) if direction == "backward" else (a, b))
+                if b not in depth:
+                    depth[b] = level
+                    found.append(b)
+        frontier = found
+    lots = load(conn, schema.lots, depth, lot_from_row)
+    ordered = sorted(lots.values(), key=lambda lot: (depth[lot.id], lot.id))
+    views = lot_views(conn, ordered)
+    nodes = tuple(TraceNode(view, depth[view.id]) for view in views)
+    root_view = next(n.lot for n in nodes if n.depth == 0)
+    mines = tuple(sorted(n.lot.id for n in nodes if n.lot.made_by.type == "lot.register"))
+    return Trace(lot=root.id, direction=direction, nodes=nodes, edges=tuple(sorted(set(edges))),
+                 origin=root_view.origin, mines=mines)

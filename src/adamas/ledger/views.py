@@ -1,0 +1,122 @@
+"""What the queries return: read-only views with exact decimals, separate from the state records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["EventRef", "HistoryEntry", "LotView", "OriginShare", "Trace", "TraceNode"]
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+@dataclass(frozen=True, slots=True)
+class OriginShare:
+    """Carats of a lot that came from one mine."""
+
+    site: str
+    country: str | None
+    carats: Decimal
+    site_name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form (carats as a decimal string)."""
+        return {"site": self.site, "site_name": self.site_name, "country": self.country,
+                "carats": _dec(self.carats)}
+
+
+@dataclass(frozen=True, slots=True)
+class EventRef:
+    """Which event made something: id, type, time and leaf index."""
+
+    id: str
+    type: str
+    time: str
+    index: int
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"id": self.id, "type": self.type, "time": self.time, "index": self.index}
+
+
+@dataclass(frozen=True, slots=True)
+class LotView:
+    """A lot as it stands now."""
+
+    id: str
+    kind: str
+    carats: Decimal
+    stones: int | None
+    holder: str
+    holder_country: str | None
+    state: str
+    parents: tuple[str, ...]
+    origin: tuple[OriginShare, ...]
+    made_by: EventRef
+    value: Decimal | None = None
+    shipment: str | None = None
+    in_transit_to: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "id": self.id, "kind": self.kind, "carats": _dec(self.carats), "stones": self.stones,
+            "holder": self.holder, "holder_country": self.holder_country, "state": self.state,
+            "parents": list(self.parents), "origin": [o.to_json() for o in self.origin],
+            "made_by": self.made_by.to_json(),
+            "value": None if self.value is None else {"amount": _dec(self.value), "currency": "USD"},
+            "shipment": self.shipment, "in_transit_to": self.in_transit_to, "details": self.details,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One event in a lot's history, with the signed body as it was logged."""
+
+    index: int
+    id: str
+    type: str
+    actor: str
+    time: str
+    body: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"index": self.index, "id": self.id, "type": self.type, "actor": self.actor, "time": self.time,
+                "body": self.body}
+
+
+@dataclass(frozen=True, slots=True)
+class TraceNode:
+    """A lot in a lineage graph; ``depth`` counts steps from the traced lot."""
+
+    lot: LotView
+    depth: int
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"depth": self.depth, **self.lot.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """The lineage graph of a lot, backward to its mines or forward to its descendants."""
+
+    lot: str
+    direction: str
+    nodes: tuple[TraceNode, ...]
+    edges: tuple[tuple[str, str], ...]
+    origin: tuple[OriginShare, ...]
+    mines: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form: nodes, parent→child edges, origin composition and mines reached."""
+        return {
+            "lot": self.lot, "direction": self.direction, "nodes": [n.to_json() for n in self.nodes],
+            "edges": [{"parent": p, "child": c} for p, c in self.edges],
+            "origin": [o.to_json() for o in self.origin], "mines": list(self.mines),
+        }

@@ -1,0 +1,442 @@
+"""Envelopes and event bodies of EVENTS.md, parsed strictly into typed values.
+
+Parsing checks form only (types, patterns, required and unknown fields); whether an event may happen is the
+business of :mod:`adamas.model.rules`. Every refusal here is an ``InputError`` with code ``event.schema``
+(or an ``envelope.*`` code for the envelope itself) and the dotted path of the offending field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from adamas.crypto import canonicalize
+from adamas.errors import InputError
+from adamas.model.records import PARTICIPANT_STATUSES, POLISHED_KINDS, ROLES, ROUGH_KINDS, SITE_KINDS
+from adamas.model.values import (
+    EVENT_ID,
+    KEY_ID,
+    SHA256_HEX,
+    SIGNED_DECIMAL,
+    Hundredths,
+    Reader,
+)
+
+__all__ = [
+    "MAX_ENVELOPE_BYTES",
+    "SUPPORTED_TYPES",
+    "Envelope",
+    "Event",
+    "KeySpec",
+    "OutputSpec",
+    "ParticipantSpec",
+    "parse_body",
+    "parse_envelope",
+]
+
+MAX_ENVELOPE_BYTES: Final = 65_535
+TEXT_MAX: Final = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    """A key as registered: its id and raw public key."""
+
+    id: str
+    public_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantSpec:
+    """A participant as described in ``genesis`` or ``participant.register``."""
+
+    id: str
+    name: str
+    country: str | None
+    roles: frozenset[str]
+    keys: tuple[KeySpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """A lot an event creates (split part, merge result, manufactured stone, jewel)."""
+
+    id: str
+    carats: Hundredths | None
+    stones: int | None = None
+    value: Hundredths | None = None
+    kind: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A parsed, typed event body; ``fields`` holds the type-specific values by their EVENTS.md names."""
+
+    type: str
+    id: str
+    actor: str
+    key: str
+    time: str
+    time_ns: int
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A parsed envelope: the event, its signature, and the canonical bytes that are signed and logged."""
+
+    event: Event
+    sig: str
+    body: dict[str, Any]
+    body_bytes: bytes
+    leaf: bytes
+
+
+def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
+    """Parse one envelope from JSON text (or an already decoded object); refuse anything malformed."""
+    if isinstance(data, dict):
+        obj: Any = data
+    else:
+        if isinstance(data, bytes) and len(data) > 4 * MAX_ENVELOPE_BYTES:
+            raise InputError("the envelope is far larger than 65,535 bytes", code="envelope.too_large")
+        try:
+            obj = json.loads(data, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+        except InputError:
+            raise
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"the envelope is not valid JSON: {exc}", code="envelope.malformed") from exc
+    if not isinstance(obj, dict):
+        raise InputError('an envelope is a JSON object {"body": ..., "sig": ...}', code="envelope.malformed")
+    unknown = obj.keys() - {"body", "sig"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InputError(f"{name!r} is not an envelope field", code="envelope.malformed", field=name)
+    sig = obj.get("sig")
+    if not isinstance(sig, str) or not 80 <= len(sig) <= 100:
+        raise InputError("sig must be a base64 Ed25519 signature", code="envelope.malformed", field="sig")
+    body = obj.get("body")
+    if not isinstance(body, dict):
+        raise InputError("body must be a JSON object", code="envelope.malformed", field="body")
+    leaf = canonicalize(obj)
+    if len(leaf) > MAX_ENVELOPE_BYTES:
+        raise InputError(
+            f"the canonical envelope has {len(leaf)} bytes; at most {MAX_ENVELOPE_BYTES} are allowed",
+            code="envelope.too_large",
+            size=len(leaf),
+        )
+    event = parse_body(body)
+    body_bytes = canonicalize(body)
+    return Envelope(event=event, sig=sig, body=body, body_bytes=body_bytes, leaf=leaf)
+
+
+def parse_body(body: dict[str, Any]) -> Event:
+    """Parse and validate an event body (header and type-specific fields)."""
+    r = Reader(body, "")
+    v = r.raw("v")
+    if v != 1 or isinstance(v, bool):
+        raise InputError("v must be 1 in this version of the vocabulary", field="v")
+    type_ = r.req_string("type", max_len=64)
+    parser = _PARSERS.get(type_)
+    if parser is None:
+        if type_ in _LATER_TYPES:
+            raise InputError(
+                f"event type {type_!r} is part of EVENTS.md but not yet supported by this ledger",
+                code="event.unsupported_type",
+                field="type",
+            )
+        raise InputError(f"unknown event type {type_!r}", field="type")
+    event_id = r.req_string("id", pattern=EVENT_ID, what="event id")
+    actor = r.ident("actor")
+    key = r.req_string("key", pattern=KEY_ID, what="key id (16 lowercase hex digits)")
+    time = r.time("time")
+    assert time is not None
+    fields = parser(r)
+    r.done()
+    return Event(type=type_, id=event_id, actor=actor, key=key, time=time[0], time_ns=time[1], fields=fields)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise InputError(f"the JSON object has the field {name!r} twice", code="envelope.malformed")
+            seen.add(name)
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise InputError(f"{name} is not JSON", code="envelope.malformed")
+
+
+# --- type-specific fields -------------------------------------------------------------------------------
+
+
+def _text(r: Reader, name: str, *, required: bool = True) -> str | None:
+    return r.string(name, required=required, max_len=TEXT_MAX)
+
+
+def _keys(r: Reader, name: str) -> tuple[KeySpec, ...]:
+    from adamas.crypto import key_id, public_key_from_b64
+
+    out = []
+    for k in r.objects(name, max_len=16):
+        kid = k.req_string("id", pattern=KEY_ID, what="key id")
+        pub = public_key_from_b64(k.req_string("public_key", max_len=64), field=k.where("public_key"))
+        if key_id(pub) != kid:
+            raise InputError(
+                f"{k.where('id')} is {kid}, but the key id of that public key is {key_id(pub)}",
+                field=k.where("id"),
+            )
+        k.done()
+        out.append(KeySpec(kid, pub))
+    if len({k.id for k in out}) != len(out):
+        raise InputError(f"{r.where(name)} lists the same key twice", field=r.where(name))
+    return tuple(out)
+
+
+def _participant(r: Reader, *, genesis: bool) -> ParticipantSpec:
+    p = r.child("administrator" if genesis else "participant")
+    pid = p.ident("id")
+    name = p.req_string("name", max_len=200)
+    if genesis:
+        country = p.country("country") if p.has("country") else None
+        roles = frozenset({"administrator"})
+    else:
+        country = p.country("country")
+        raw_roles = p.array("roles", max_len=len(ROLES))
+        bad = [x for x in raw_roles if x not in ROLES or x == "administrator"]
+        if bad:
+            raise InputError(
+                f"{p.where('roles')} holds {bad[0]!r}, which is not a role one can register",
+                field=p.where("roles"),
+            )
+        roles = frozenset(raw_roles)
+    keys = _keys(p, "keys")
+    p.done()
+    return ParticipantSpec(pid, name, country, roles, keys)
+
+
+def _genesis(r: Reader) -> dict[str, Any]:
+    return {"administrator": _participant(r, genesis=True)}
+
+
+def _participant_register(r: Reader) -> dict[str, Any]:
+    return {"participant": _participant(r, genesis=False), "licence": _text(r, "licence", required=False)}
+
+
+def _participant_status(r: Reader) -> dict[str, Any]:
+    return {
+        "participant": r.ident("participant"),
+        "status": r.choice("status", PARTICIPANT_STATUSES),
+        "reason": _text(r, "reason"),
+    }
+
+
+def _key_add(r: Reader) -> dict[str, Any]:
+    from adamas.crypto import key_id, public_key_from_b64
+
+    k = r.child("key")
+    kid = k.req_string("id", pattern=KEY_ID, what="key id")
+    pub = public_key_from_b64(k.req_string("public_key", max_len=64), field=k.where("public_key"))
+    if key_id(pub) != kid:
+        raise InputError(f"key.id {kid} is not the key id of that public key", field="key.id")
+    k.done()
+    return {"participant": r.ident("participant"), "key": KeySpec(kid, pub)}
+
+
+def _key_revoke(r: Reader) -> dict[str, Any]:
+    effective = r.time("effective")
+    assert effective is not None
+    return {
+        "participant": r.ident("participant"),
+        "key_id": r.req_string("key_id", pattern=KEY_ID, what="key id"),
+        "reason": _text(r, "reason"),
+        "effective": effective[0],
+        "effective_ns": effective[1],
+    }
+
+
+def _coordinate(r: Reader, name: str, limit: int) -> str | None:
+    value = r.string(name, required=False, pattern=SIGNED_DECIMAL, max_len=16, what="decimal coordinate")
+    if value is not None and abs(float(value)) > limit:
+        raise InputError(f"{r.where(name)} must be within ±{limit}", field=r.where(name))
+    return value
+
+
+def _site_register(r: Reader) -> dict[str, Any]:
+    s = r.child("site")
+    out = {
+        "id": s.ident("id"),
+        "name": s.req_string("name", max_len=200),
+        "kind": s.choice("kind", SITE_KINDS),
+        "country": s.country("country"),
+        "operator": s.ident("operator"),
+        "lat": _coordinate(s, "lat", 90),
+        "lon": _coordinate(s, "lon", 180),
+        "zone": s.string("zone", required=False, max_len=200),
+    }
+    s.done()
+    return {"site": out}
+
+
+def _lot_register(r: Reader) -> dict[str, Any]:
+    lot = r.child("lot")
+    kind = lot.choice("kind", ROUGH_KINDS)
+    out = {
+        "id": lot.ident("id", lot=True),
+        "kind": kind,
+        "carats": lot.req_carats("carats"),
+        "stones": lot.integer("stones", minimum=1),
+        "value": lot.money("value"),
+        "site": lot.ident("site"),
+        "mined_from": lot.time("mined_from", required=False),
+        "mined_to": lot.time("mined_to", required=False),
+    }
+    lot.done()
+    return {"lot": out}
+
+
+def _part(p: Reader, *, carats_required: bool = True) -> OutputSpec:
+    spec = OutputSpec(
+        id=p.ident("id", lot=True),
+        carats=p.carats("carats", required=carats_required),
+        stones=p.integer("stones", required=False, minimum=1),
+        value=p.money("value", required=False),
+    )
+    p.done()
+    return spec
+
+
+def _lot_split(r: Reader) -> dict[str, Any]:
+    return {
+        "lot": r.ident("lot", lot=True),
+        "into": [_part(p) for p in r.objects("into")],
+        "loss": r.carats("loss", required=False, allow_zero=True) or 0,
+    }
+
+
+def _lot_merge(r: Reader) -> dict[str, Any]:
+    return {"lots": r.ids("lots", lot=True), "into": _part(r.child("into"), carats_required=False)}
+
+
+def _lot_ship(r: Reader) -> dict[str, Any]:
+    return {
+        "shipment": r.ident("shipment"),
+        "lots": r.ids("lots", lot=True),
+        "to": r.ident("to"),
+        "certificate": r.string("certificate", required=False, max_len=40),
+        "seal": r.string("seal", required=False, max_len=200),
+    }
+
+
+def _lot_receive(r: Reader) -> dict[str, Any]:
+    lots = []
+    for p in r.objects("lots"):
+        lots.append((p.ident("id", lot=True), p.req_carats("carats")))
+        p.done()
+    if len({lot_id for lot_id, _ in lots}) != len(lots):
+        raise InputError("lots names the same lot twice", field="lots")
+    return {"shipment": r.ident("shipment"), "lots": lots, "seal_intact": r.boolean("seal_intact")}
+
+
+def _output(p: Reader, kinds: frozenset[str]) -> OutputSpec:
+    spec = OutputSpec(
+        id=p.ident("id", lot=True),
+        kind=p.choice("kind", kinds),
+        carats=p.req_carats("carats"),
+        stones=p.integer("stones", required=False, minimum=1),
+    )
+    p.done()
+    return spec
+
+
+def _lot_manufacture(r: Reader) -> dict[str, Any]:
+    into = [_output(p, POLISHED_KINDS) for p in r.objects("into")]
+    for i, spec in enumerate(into):
+        if spec.stones not in (None, 1):
+            raise InputError("a polished output is one stone", field=f"into[{i}].stones")
+    return {
+        "lot": r.ident("lot", lot=True),
+        "into": into,
+        "remainder": [_output(p, ROUGH_KINDS) for p in r.objects("remainder", required=False, min_len=0)],
+    }
+
+
+def _lot_grade(r: Reader) -> dict[str, Any]:
+    rep = r.child("report")
+    report = {
+        "number": rep.req_string("number", max_len=64),
+        "carats": rep.req_carats("carats"),
+        "color": rep.string("color", required=False, max_len=32),
+        "clarity": rep.string("clarity", required=False, max_len=32),
+        "cut": rep.string("cut", required=False, max_len=32),
+        "measurements": rep.string("measurements", required=False, max_len=64),
+        "fingerprint": rep.string("fingerprint", required=False, max_len=256),
+        "natural": rep.boolean("natural"),
+    }
+    rep.done()
+    return {"lot": r.ident("lot", lot=True), "report": report}
+
+
+def _lot_assemble(r: Reader) -> dict[str, Any]:
+    into = r.child("into")
+    spec = OutputSpec(
+        id=into.ident("id", lot=True),
+        carats=None,
+        kind=into.choice("kind", frozenset({"jewel"})),
+        description=into.req_string("description", max_len=TEXT_MAX),
+    )
+    into.done()
+    return {"lots": r.ids("lots", lot=True), "into": spec}
+
+
+def _lot_sell(r: Reader) -> dict[str, Any]:
+    return {
+        "lot": r.ident("lot", lot=True),
+        "price": r.money("price", required=False),
+        "buyer_ref": r.string(
+            "buyer_ref", required=False, pattern=SHA256_HEX, what="buyer reference (64 lowercase hex digits)"
+        ),
+    }
+
+
+def _lot_freeze(r: Reader) -> dict[str, Any]:
+    return {"lot": r.ident("lot", lot=True), "reason": _text(r, "reason")}
+
+
+_PARSERS: Final[dict[str, Callable[[Reader], dict[str, Any]]]] = {
+    "genesis": _genesis,
+    "participant.register": _participant_register,
+    "participant.status": _participant_status,
+    "key.add": _key_add,
+    "key.revoke": _key_revoke,
+    "site.register": _site_register,
+    "lot.register": _lot_register,
+    "lot.split": _lot_split,
+    "lot.merge": _lot_merge,
+    "lot.ship": _lot_ship,
+    "lot.receive": _lot_receive,
+    "lot.manufacture": _lot_manufacture,
+    "lot.grade": _lot_grade,
+    "lot.assemble": _lot_assemble,
+    "lot.sell": _lot_sell,
+    "lot.freeze": _lot_freeze,
+    "lot.release": _lot_freeze,
+}
+_LATER_TYPES: Final = frozenset(
+    {
+        "country.status",
+        "sanction.set",
+        "certificate.issue",
+        "certificate.confirm",
+        "certificate.void",
+        "attest",
+        "correct",
+    }
+)
+SUPPORTED_TYPES: Final = frozenset(_PARSERS)

@@ -1,0 +1,82 @@
+"""The port through which rules read and change ledger state.
+
+Rules are pure: they see the ledger only through this ``Protocol``. The ledger implements it over the
+database (loading what a batch touches at once); tests implement it over plain dicts.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from adamas.model.records import Flag, Key, Lot, Participant, Shipment, Site
+
+__all__ = ["MemoryState", "State"]
+
+
+class State(Protocol):
+    """What the rules may read and write. ``put_*`` replaces the record with the same id."""
+
+    def participant(self, participant_id: str) -> Participant | None: ...
+    def key(self, key_id: str) -> Key | None: ...
+    def site(self, site_id: str) -> Site | None: ...
+    def lot(self, lot_id: str) -> Lot | None: ...
+    def shipment(self, shipment_id: str) -> Shipment | None: ...
+    def administrator(self) -> str | None: ...
+
+    def put_participant(self, participant: Participant) -> None: ...
+    def put_key(self, key: Key) -> None: ...
+    def put_site(self, site: Site) -> None: ...
+    def put_lot(self, lot: Lot) -> None: ...
+    def put_shipment(self, shipment: Shipment) -> None: ...
+    def flag(self, flag: Flag) -> None: ...
+
+
+class MemoryState:
+    """A ``State`` held in dicts: for tests, simulations and replays that need no database."""
+
+    def __init__(self) -> None:
+        self.participants: dict[str, Participant] = {}
+        self.keys: dict[str, Key] = {}
+        self.sites: dict[str, Site] = {}
+        self.lots: dict[str, Lot] = {}
+        self.shipments: dict[str, Shipment] = {}
+        self.flags: list[Flag] = []
+
+    def participant(self, participant_id: str) -> Participant | None:
+        return self.participants.get(participant_id)
+
+    def key(self, key_id: str) -> Key | None:
+        return self.keys.get(key_id)
+
+    def site(self, site_id: str) -> Site | None:
+        return self.sites.get(site_id)
+
+    def lot(self, lot_id: str) -> Lot | None:
+        return self.lots.get(lot_id)
+
+    def shipment(self, shipment_id: str) -> Shipment | None:
+        return self.shipments.get(shipment_id)
+
+    def administrator(self) -> str | None:
+        for p in self.participants.values():
+            if "administrator" in p.roles:
+                return p.id
+        return None
+
+    def put_participant(self, participant: Participant) -> None:
+        self.participants[participant.id] = participant
+
+    def put_key(self, key: Key) -> None:
+        self.keys[key.id] = key
+
+    def put_site(self, site: Site) -> None:
+        self.sites[site.id] = site
+
+    def put_lot(self, lot: Lot) -> None:
+        self.lots[lot.id] = lot
+
+    def put_shipment(self, shipment: Shipment) -> None:
+        self.shipments[shipment.id] = shipment
+
+    def flag(self, flag: Flag) -> None:
+        self.flags.append(flag)

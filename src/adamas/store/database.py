@@ -1,0 +1,106 @@
+"""Opening a ledger database: engine set-up per backend, schema creation and migration.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (an acknowledged event survives a power cut) and takes the
+write lock at ``BEGIN IMMEDIATE``, so that the single sequencer never has to upgrade a read lock. PostgreSQL
+needs nothing special: the sequencer serializes writers with ``SELECT ... FOR UPDATE`` on the head row.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Final
+
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from adamas.errors import InputError, StorageError
+from adamas.store.schema import SCHEMA_VERSION, meta, metadata
+
+__all__ = ["HEAD", "is_initialized", "migrate", "normalize_url", "open_engine", "read_meta"]
+
+HEAD: Final = "head"
+"""The ``adamas_meta`` row holding the next leaf index; locking it makes one writer the sequencer."""
+
+# Each entry upgrades a schema from version N to N + 1; empty while version 1 is the only one.
+MIGRATIONS: Final[dict[int, list[str]]] = {}
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs by naming the psycopg 3 driver; check the URL's form."""
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InputError(f"not a database URL: {url!r}", code="storage.bad_url", field="db") from exc
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise InputError(
+            f"Adamas runs on SQLite or PostgreSQL, not {parsed.get_backend_name()}", code="storage.bad_url",
+            field="db",
+        )
+    return url
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` with the per-backend settings this module describes."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def is_initialized(engine: Engine) -> bool:
+    """True when the database holds an Adamas schema."""
+    try:
+        return inspect(engine).has_table(meta.name)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot reach the database: {exc.__class__.__name__}: {exc}") from exc
+
+
+def read_meta(engine: Engine) -> dict[str, str]:
+    """All rows of ``adamas_meta``."""
+    with engine.connect() as conn:
+        return {row.name: row.value for row in conn.execute(select(meta))}
+
+
+def migrate(engine: Engine) -> None:
+    """Create the schema in an empty database, or bring an older one up to ``SCHEMA_VERSION``."""
+    try:
+        if not is_initialized(engine):
+            with engine.begin() as conn:
+                metadata.create_all(conn)
+                conn.execute(
+                    insert(meta),
+                    [{"name": "schema_version", "value": str(SCHEMA_VERSION)}, {"name": HEAD, "value": "0"}],
+                )
+            return
+        version = int(read_meta(engine).get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"this database has schema version {version}; this Adamas knows up to {SCHEMA_VERSION}. "
+                "Upgrade Adamas.",
+                code="storage.schema_too_new",
+            )
+        with engine.begin() as conn:
+            for step in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step]:
+                    conn.exec_driver_sql(statement)
+            conn.execute(update(meta).where(meta.c.name == "schema_version").values(value=str(SCHEMA_VERSION)))
+            metadata.create_all(conn)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot prepare the database: {exc.__class__.__name__}: {exc}") from exc

@@ -1,0 +1,135 @@
+"""Conversion between state records and table rows, and bulk reads by id.
+
+Bulk reads take any number of ids and query in chunks, so that a batch loads everything it touches in a few
+round trips whatever the backend's limit on bound parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import Connection, Row, Table, select
+
+from adamas.model.records import Key, Lot, Participant, Shipment, Site
+from adamas.store import schema
+
+__all__ = [
+    "key_from_row",
+    "key_to_row",
+    "load",
+    "lot_from_row",
+    "lot_to_row",
+    "participant_from_row",
+    "participant_to_row",
+    "shipment_from_row",
+    "shipment_to_row",
+    "site_from_row",
+    "site_to_row",
+]
+
+CHUNK: Final = 500
+T = TypeVar("T")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def participant_to_row(p: Participant) -> dict[str, Any]:
+    """Row of ``participants``."""
+    return {
+        "id": p.id, "name": p.name, "country": p.country, "roles": ",".join(sorted(p.roles)),
+        "status": p.status, "registrar": p.registrar, "event": p.event,
+    }
+
+
+def participant_from_row(row: Row[Any]) -> Participant:
+    """Participant from its row."""
+    return Participant(row.id, row.name, row.country, frozenset(row.roles.split(",")), row.status, row.registrar,
+                       row.event)
+
+
+def key_to_row(k: Key) -> dict[str, Any]:
+    """Row of ``keys``."""
+    return {"id": k.id, "participant": k.participant, "public_key": k.public_key, "event": k.event,
+            "revoked_ns": k.revoked_ns}
+
+
+def key_from_row(row: Row[Any]) -> Key:
+    """Key from its row."""
+    return Key(row.id, row.participant, bytes(row.public_key), row.event, row.revoked_ns)
+
+
+def site_to_row(s: Site) -> dict[str, Any]:
+    """Row of ``sites``."""
+    return {"id": s.id, "name": s.name, "kind": s.kind, "country": s.country, "operator": s.operator,
+            "event": s.event, "lat": s.lat, "lon": s.lon, "zone": s.zone}
+
+
+def site_from_row(row: Row[Any]) -> Site:
+    """Site from its row."""
+    return Site(row.id, row.name, row.kind, row.country, row.operator, row.event, row.lat, row.lon, row.zone)
+
+
+def lot_to_row(lot: Lot) -> dict[str, Any]:
+    """Row of ``lots``."""
+    return {
+        "id": lot.id, "kind": lot.kind, "carats": lot.carats, "stones": lot.stones, "holder": lot.holder,
+        "state": lot.state, "origin": _json(lot.origin), "parents": _json(list(lot.parents)), "event": lot.event,
+        "last_time_ns": lot.last_time_ns, "value": lot.value, "shipment": lot.shipment,
+        "frozen_from": lot.frozen_from, "details": _json(lot.details),
+    }
+
+
+def lot_from_row(row: Row[Any]) -> Lot:
+    """Lot from its row."""
+    return Lot(
+        id=row.id, kind=row.kind, carats=row.carats, stones=row.stones, holder=row.holder, state=row.state,
+        origin=json.loads(row.origin), parents=tuple(json.loads(row.parents)), event=row.event,
+        last_time_ns=row.last_time_ns, value=row.value, shipment=row.shipment, frozen_from=row.frozen_from,
+        details=json.loads(row.details),
+    )
+
+
+def shipment_to_row(s: Shipment) -> dict[str, Any]:
+    """Row of ``shipments``."""
+    return {"id": s.id, "sender": s.sender, "to_participant": s.to, "lots": _json(list(s.lots)), "event": s.event,
+            "certificate": s.certificate, "seal": s.seal, "received_event": s.received_event}
+
+
+def shipment_from_row(row: Row[Any]) -> Shipment:
+    """Shipment from its row."""
+    return Shipment(row.id, row.sender, row.to_participant, tuple(json.loads(row.lots)), row.event,
+                    row.certificate, row.seal, row.received_event)
+
+
+def chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    """Ids in lists of at most ``CHUNK``."""
+    batch: list[str] = []
+    for item in ids:
+        batch.append(item)
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def load(conn: Connection, table: Table, ids: Iterable[str], convert: Callable[[Row[Any]], T]) -> dict[str, T]:
+    """Records of ``table`` whose ``id`` is in ``ids``, by id."""
+    out: dict[str, T] = {}
+    for batch in chunks(sorted(set(ids))):
+        for row in conn.execute(select(table).where(table.c.id.in_(batch))):
+            out[row.id] = convert(row)
+    return out
+
+
+TABLES: Final = {
+    "participant": (schema.participants, participant_from_row, participant_to_row),
+    "key": (schema.keys, key_from_row, key_to_row),
+    "site": (schema.sites, site_from_row, site_to_row),
+    "lot": (schema.lots, lot_from_row, lot_to_row),
+    "shipment": (schema.shipments, shipment_from_row, shipment_to_row),
+}

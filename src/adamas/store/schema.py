@@ -1,0 +1,148 @@
+"""The database schema: stored events (the log's leaves) and the state derived from them.
+
+``events`` is the only source of truth; every other table is derived from it by applying the events in
+order, and ``Ledger.rebuild`` recreates them from ``events`` alone. Quantities are whole hundredths in
+integer columns (exact on every engine); times are epoch nanoseconds. Nothing here is SQLite-only.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = ["SCHEMA_VERSION", "STATE_TABLES", "metadata"]
+
+SCHEMA_VERSION: Final = 1
+
+metadata = MetaData()
+
+ID = 128
+
+meta = Table(
+    "adamas_meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(ID), nullable=False, unique=True),
+    Column("type", String(40), nullable=False),
+    Column("actor", String(ID), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("time_ns", BigInteger, nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Index("ix_events_key_time", "key_id", "time_ns"),
+)
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("country", String(2)),
+    Column("roles", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("registrar", String(ID)),
+    Column("event", String(ID), nullable=False),
+)
+
+keys = Table(
+    "keys",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("participant", String(ID), nullable=False, index=True),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("event", String(ID), nullable=False),
+    Column("revoked_ns", BigInteger),
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("operator", String(ID), nullable=False),
+    Column("event", String(ID), nullable=False),
+    Column("lat", String(16)),
+    Column("lon", String(16)),
+    Column("zone", Text),
+)
+
+lots = Table(
+    "lots",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("carats", BigInteger, nullable=False),
+    Column("stones", Integer),
+    Column("holder", String(ID), nullable=False, index=True),
+    Column("state", String(16), nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("parents", Text, nullable=False),
+    Column("event", String(ID), nullable=False),
+    Column("last_time_ns", BigInteger, nullable=False),
+    Column("value", BigInteger),
+    Column("shipment", String(ID)),
+    Column("frozen_from", String(16)),
+    Column("details", Text, nullable=False),
+)
+
+lot_edges = Table(
+    "lot_edges",
+    metadata,
+    Column("parent", String(ID), primary_key=True),
+    Column("child", String(ID), primary_key=True),
+    Index("ix_lot_edges_child", "child"),
+)
+
+lot_events = Table(
+    "lot_events",
+    metadata,
+    Column("lot", String(ID), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("sender", String(ID), nullable=False),
+    Column("to_participant", String(ID), nullable=False),
+    Column("lots", Text, nullable=False),
+    Column("event", String(ID), nullable=False),
+    Column("certificate", String(40)),
+    Column("seal", Text),
+    Column("received_event", String(ID)),
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("seq", BigInteger, primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("event", String(ID), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("lot", String(ID), index=True),
+    Column("evidence", Text, nullable=False),
+)
+
+STATE_TABLES: Final = (participants, keys, sites, lots, lot_edges, lot_events, shipments, flags)
