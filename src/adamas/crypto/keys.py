@@ -122,11 +122,13 @@ def save_private_key(path: Path, key: KeyPair) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
-        raise InputError(f"{path} exists already; a key file is never overwritten", code="key.exists",
-                         field="path") from exc
+        raise InputError(
+            f"{path} exists already; a key file is never overwritten", code="key.exists", field="path"
+        ) from exc
     except OSError as exc:
-        raise InputError(f"cannot write key file {path}: {exc.strerror}", code="key.unwritable",
-                         field="path") from exc
+        raise InputError(
+            f"cannot write key file {path}: {exc.strerror}", code="key.unwritable", field="path"
+        ) from exc
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
 

@@ -6,4 +6,14 @@ from adamas.ledger.ledger import Ledger, Mode
 from adamas.ledger.outcome import Outcome
 from adamas.ledger.views import EventRef, HistoryEntry, LotView, OriginShare, Trace, TraceNode
 
-__all__ = ["EventRef", "HistoryEntry", "Ledger", "LotView", "Mode", "OriginShare", "Outcome", "Trace", "TraceNode"]
+__all__ = [
+    "EventRef",
+    "HistoryEntry",
+    "Ledger",
+    "LotView",
+    "Mode",
+    "OriginShare",
+    "Outcome",
+    "Trace",
+    "TraceNode",
+]

@@ -34,7 +34,7 @@ class BatchState:
         self._undo: list[tuple[str, str, Any, bool]] = []
         self._touched: dict[str, None] = {}
         self._event_flags: list[Flag] = []
-        self._admin: str | None | object = _ABSENT
+        self._admin: str | object | None = _ABSENT
         self.lot_events: list[dict[str, Any]] = []
         self.flags: list[dict[str, Any]] = []
 
@@ -130,10 +130,17 @@ class BatchState:
         """Keep the event's changes, recording the lots it touched and its flags under leaf ``seq``."""
         self.lot_events.extend({"lot": lot_id, "seq": seq} for lot_id in self._touched)
         for ordinal, flag in enumerate(self._event_flags):
-            self.flags.append({
-                "seq": seq, "ordinal": ordinal, "event": flag.event, "code": flag.code, "message": flag.message,
-                "lot": flag.lot, "evidence": json.dumps(flag.evidence, sort_keys=True),
-            })
+            self.flags.append(
+                {
+                    "seq": seq,
+                    "ordinal": ordinal,
+                    "event": flag.event,
+                    "code": flag.code,
+                    "message": flag.message,
+                    "lot": flag.lot,
+                    "evidence": json.dumps(flag.evidence, sort_keys=True),
+                }
+            )
         self.begin_event()
 
     def undo_event(self) -> None:

@@ -10,29 +10,32 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from adamas.crypto import KeyPair, canonicalize, verify
+from adamas.crypto import KeyPair, canonicalize
 from adamas.errors import AdamasError, ConflictError, InputError, NotFoundError, StorageError
 from adamas.ledger import queries
 from adamas.ledger.batch import BatchState
 from adamas.ledger.outcome import Outcome
+from adamas.ledger.verify import SignatureVerifier, VerifyWorker
 from adamas.ledger.views import HistoryEntry, LotView, Trace
 from adamas.model.events import Envelope, parse_envelope
 from adamas.model.rules import apply, authenticate
 from adamas.model.values import format_time_ns
 from adamas.store import schema
-from adamas.store.database import HEAD, is_initialized, migrate, open_engine
+from adamas.store.database import HEAD, begin_write, is_initialized, migrate, open_engine
+from adamas.store.rows import load
 
 __all__ = ["Ledger", "Mode"]
 
 Mode = Literal["atomic", "proceed"]
 Clock = Callable[[], int]
 PARALLEL_VERIFY_MIN: Final = 64
+VERIFY_THREADS: Final = 2
+VERIFY_CHUNK: Final = 100
 REPLAY_CHUNK: Final = 1000
 RawEnvelope = bytes | str | dict[str, Any]
 
@@ -48,36 +51,52 @@ class Ledger:
     def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
         self._engine = engine
         self._clock: Clock = clock or time.time_ns
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: VerifyWorker | None = None
+        self._public_keys: dict[str, bytes] = {}
 
     # --- opening ------------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, *, clock: Clock | None = None) -> Ledger:
-        """Open an existing ledger (migrating its schema if it is older); refuse a database without one."""
+    def open(cls, url: str, *, create: bool = False, clock: Clock | None = None) -> Ledger:
+        """Open a ledger (migrating an older schema); ``create`` makes an empty one, awaiting its genesis."""
         engine = open_engine(url)
-        if not is_initialized(engine):
+        if not create and not is_initialized(engine):
             engine.dispose()
-            raise NotFoundError(f"no Adamas ledger at {url}; create one with `adamas init`",
-                                code="ledger.not_found", field="db")
+            raise NotFoundError(
+                f"no Adamas ledger at {url}; create one with `adamas init`",
+                code="ledger.not_found",
+                field="db",
+            )
         migrate(engine)
         return cls(engine, clock=clock)
 
     @classmethod
-    def init(cls, url: str, *, admin_key: KeyPair, admin_id: str = "admin", admin_name: str | None = None,
-             clock: Clock | None = None) -> Ledger:
+    def init(
+        cls,
+        url: str,
+        *,
+        admin_key: KeyPair,
+        admin_id: str = "admin",
+        admin_name: str | None = None,
+        clock: Clock | None = None,
+    ) -> Ledger:
         """Create a ledger: the schema, then the genesis event (leaf 0) naming the administrator."""
-        engine = open_engine(url)
-        migrate(engine)
-        ledger = cls(engine, clock=clock)
+        ledger = cls.open(url, create=True, clock=clock)
         if ledger.size:
             ledger.close()
             raise ConflictError(f"{url} already holds a ledger", code="ledger.exists", field="db")
         body = {
-            "v": 1, "type": "genesis", "id": f"genesis-{admin_key.id}", "actor": admin_id, "key": admin_key.id,
+            "v": 1,
+            "type": "genesis",
+            "id": f"genesis-{admin_key.id}",
+            "actor": admin_id,
+            "key": admin_key.id,
             "time": format_time_ns(ledger._clock() // 1_000_000_000 * 1_000_000_000),
-            "administrator": {"id": admin_id, "name": admin_name or "Scheme administrator",
-                              "keys": [{"id": admin_key.id, "public_key": admin_key.public_key_b64}]},
+            "administrator": {
+                "id": admin_id,
+                "name": admin_name or "Scheme administrator",
+                "keys": [{"id": admin_key.id, "public_key": admin_key.public_key_b64}],
+            },
         }
         envelope = {"body": body, "sig": admin_key.sign(canonicalize(body))}
         (outcome,) = ledger.submit([envelope])
@@ -89,7 +108,7 @@ class Ledger:
     def close(self) -> None:
         """Release the database connections and worker threads."""
         if self._pool is not None:
-            self._pool.shutdown()
+            self._pool.close()
             self._pool = None
         self._engine.dispose()
 
@@ -108,7 +127,9 @@ class Ledger:
     def size(self) -> int:
         """Number of events in the log."""
         with self._connect() as conn:
-            return int(conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one())
+            return int(
+                conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one()
+            )
 
     # --- ingest -------------------------------------------------------------------------------------------
 
@@ -119,68 +140,150 @@ class Ledger:
         are kept and each refusal reported.
         """
         if mode not in ("atomic", "proceed"):
-            raise InputError(f"mode must be atomic or proceed, not {mode!r}", code="submit.bad_mode", field="mode")
+            raise InputError(
+                f"mode must be atomic or proceed, not {mode!r}", code="submit.bad_mode", field="mode"
+            )
+        verifier = self._verifier()
         parsed: list[Envelope | AdamasError] = []
         for raw in envelopes:
             try:
-                parsed.append(parse_envelope(raw))
+                envelope = parse_envelope(raw)
             except AdamasError as exc:
                 parsed.append(exc)
+                continue
+            parsed.append(envelope)
+            verifier.add(envelope)
         if not parsed:
             return []
         try:
-            with self._engine.begin() as conn:
+            verifier.flush(last=True)
+            return self._record(parsed, mode, verifier)
+        finally:
+            self._settle(verifier)
+
+    def _settle(self, verifier: SignatureVerifier) -> None:
+        """Empty the worker's pipe of this batch's answers; a worker that fails is replaced next time."""
+        try:
+            verifier.drain()
+        except (OSError, RuntimeError):
+            if self._pool is not None:
+                self._pool.kill()
+            self._pool = None
+
+    def _record(
+        self, parsed: list[Envelope | AdamasError], mode: Mode, verifier: SignatureVerifier
+    ) -> list[Outcome]:
+        try:
+            with begin_write(self._engine) as conn:
                 head = self._lock_head(conn)
-                outcomes, state, rows = self._check(conn, parsed, head=head, now_ns=self._clock(), replay=False)
+                outcomes, state, rows = self._check(
+                    conn, parsed, head=head, now_ns=self._clock(), verifier=verifier
+                )
                 refused = any(o.status == "refused" for o in outcomes)
                 if refused and mode == "atomic":
                     conn.rollback()
-                    return [o if o.status == "refused" else Outcome(
-                        o.position, "not_written", o.event_id,
-                        error=AdamasError("the batch is atomic and another envelope in it was refused",
-                                          code="batch.aborted")) if o.status == "accepted" else o
-                        for o in outcomes]
+                    return [
+                        o
+                        if o.status == "refused"
+                        else Outcome(
+                            o.position,
+                            "not_written",
+                            o.event_id,
+                            error=AdamasError(
+                                "the batch is atomic and another envelope in it was refused",
+                                code="batch.aborted",
+                            ),
+                        )
+                        if o.status == "accepted"
+                        else o
+                        for o in outcomes
+                    ]
                 if rows:
                     conn.execute(insert(schema.events), rows)
                     state.write()
-                    conn.execute(update(schema.meta).where(schema.meta.c.name == HEAD)
-                                 .values(value=str(head + len(rows))))
+                    conn.execute(
+                        update(schema.meta)
+                        .where(schema.meta.c.name == HEAD)
+                        .values(value=str(head + len(rows)))
+                    )
         except SQLAlchemyError as exc:
             raise StorageError(f"the batch could not be stored: {exc.__class__.__name__}: {exc}") from exc
         return outcomes
+
+    def _verifier(self, conn: Connection | None = None) -> SignatureVerifier:
+        """A verifier for one batch; ``conn``: look keys up inside that (write) transaction."""
+        if conn is None:
+            return SignatureVerifier(self._worker, self._public_keys, self._lookup_keys)
+        return SignatureVerifier(
+            self._worker, self._public_keys, lambda ids: load(conn, schema.keys, ids, _public_key)
+        )
+
+    def _worker(self) -> VerifyWorker:
+        """The verification worker process, started on first need."""
+        if self._pool is None:
+            self._pool = VerifyWorker()
+        return self._pool
+
+    def _lookup_keys(self, key_ids: Iterable[str]) -> dict[str, bytes]:
+        """Public keys of committed keys (a read outside any write transaction)."""
+        with self._connect() as conn:
+            return load(conn, schema.keys, key_ids, _public_key)
 
     def _lock_head(self, conn: Connection) -> int:
         """Take the sequencer lock (the head row) and return the next leaf index."""
         stmt = select(schema.meta.c.value).where(schema.meta.c.name == HEAD).with_for_update()
         return int(conn.execute(stmt).scalar_one())
 
-    def _check(self, conn: Connection, parsed: Sequence[Envelope | AdamasError], *, head: int,
-               now_ns: int | None, replay: bool) -> tuple[list[Outcome], BatchState, list[dict[str, Any]]]:
+    def _check(
+        self,
+        conn: Connection,
+        parsed: Sequence[Envelope | AdamasError],
+        *,
+        head: int,
+        now_ns: int | None,
+        verifier: SignatureVerifier | None,
+    ) -> tuple[list[Outcome], BatchState, list[dict[str, Any]]]:
+        """Run authentication and rules over a batch against ``conn``; nothing is written here.
+
+        ``now_ns`` None (a replay of stored events) skips the clock check and the duplicate lookup.
+        """
         envelopes = [p for p in parsed if isinstance(p, Envelope)]
         state = BatchState(conn)
-        known = {} if replay else self._known_events(conn, [e.event.id for e in envelopes])
+        known = {} if now_ns is None else self._known_events(conn, [e.event.id for e in envelopes])
         self._preload(state, envelopes)
-        sig_ok = self._verify_all(state, envelopes)
         outcomes: list[Outcome] = []
         rows: list[dict[str, Any]] = []
         seq = head
         for position, item in enumerate(parsed):
             if isinstance(item, AdamasError):
-                outcomes.append(Outcome(position, "refused", _event_id_of(item), error=item))
+                outcomes.append(Outcome(position, "refused", error=item))
                 continue
             event = item.event
             previous = known.get(event.id)
             if previous is not None:
                 if previous[1] == item.leaf:
-                    outcomes.append(Outcome(position, "duplicate", event.id, previous[0], leaf_hash(item.leaf)))
+                    outcomes.append(
+                        Outcome(position, "duplicate", event.id, previous[0], leaf_hash(item.leaf))
+                    )
                 else:
-                    outcomes.append(Outcome(position, "refused", event.id, error=ConflictError(
-                        f"event id {event.id} is already used by a different event", code="event.duplicate_id",
-                        field="id")))
+                    outcomes.append(
+                        Outcome(
+                            position,
+                            "refused",
+                            event.id,
+                            error=ConflictError(
+                                f"event id {event.id} is already used by a different event",
+                                code="event.duplicate_id",
+                                field="id",
+                            ),
+                        )
+                    )
                 continue
             state.begin_event()
             try:
-                authenticate(item, state, now_ns=now_ns, sig_ok=sig_ok[id(item)])
+                key = state.key(event.key)
+                sig_ok = verifier.result(item, key.public_key) if verifier and key else None
+                authenticate(item, state, now_ns=now_ns, sig_ok=sig_ok)
                 apply(event, state)
             except AdamasError as exc:
                 state.undo_event()
@@ -189,9 +292,18 @@ class Ledger:
             state.end_event(seq)
             digest = leaf_hash(item.leaf)
             known[event.id] = (seq, item.leaf)
-            rows.append({"seq": seq, "event_id": event.id, "type": event.type, "actor": event.actor,
-                         "key_id": event.key, "time_ns": event.time_ns, "envelope": item.leaf,
-                         "leaf_hash": digest})
+            rows.append(
+                {
+                    "seq": seq,
+                    "event_id": event.id,
+                    "type": event.type,
+                    "actor": event.actor,
+                    "key_id": event.key,
+                    "time_ns": event.time_ns,
+                    "envelope": item.leaf,
+                    "leaf_hash": digest,
+                }
+            )
             outcomes.append(Outcome(position, "accepted", event.id, seq, digest))
             seq += 1
         return outcomes, state, rows
@@ -200,9 +312,10 @@ class Ledger:
         out: dict[str, tuple[int, bytes]] = {}
         table = schema.events
         for start in range(0, len(event_ids), 500):
-            chunk = event_ids[start:start + 500]
-            for row in conn.execute(select(table.c.event_id, table.c.seq, table.c.envelope)
-                                    .where(table.c.event_id.in_(chunk))):
+            chunk = event_ids[start : start + 500]
+            for row in conn.execute(
+                select(table.c.event_id, table.c.seq, table.c.envelope).where(table.c.event_id.in_(chunk))
+            ):
                 out[row.event_id] = (row.seq, bytes(row.envelope))
         return out
 
@@ -226,8 +339,10 @@ class Ledger:
                     ids["lot"].add(value["id"])
                     ids["site"].add(value["site"])
             into = fields.get("into")
-            for spec in [*(into if isinstance(into, list) else [into] if into else []),
-                         *fields.get("remainder", [])]:
+            for spec in [
+                *(into if isinstance(into, list) else [into] if into else []),
+                *fields.get("remainder", []),
+            ]:
                 ids["lot"].add(spec.id)
             if isinstance(fields.get("shipment"), str):
                 ids["shipment"].add(fields["shipment"])
@@ -239,28 +354,6 @@ class Ledger:
             state.preload(kind, wanted)
         state.preload("participant", {lot.holder for lot_id in ids["lot"] if (lot := state.lot(lot_id))})
 
-    def _verify_all(self, state: BatchState, envelopes: Sequence[Envelope]) -> dict[int, bool | None]:
-        """Verify every signature whose key is known before the batch runs, on all cores for large batches.
-
-        A key registered inside the batch is verified later, when its event is checked (``None`` here).
-        """
-        jobs: list[tuple[int, bytes, bytes, str]] = []
-        for env in envelopes:
-            key = state.key(env.event.key)
-            if key is not None:
-                jobs.append((id(env), key.public_key, env.body_bytes, env.sig))
-        results: dict[int, bool | None] = {id(env): None for env in envelopes}
-        if len(jobs) < PARALLEL_VERIFY_MIN:
-            results.update((job[0], verify(job[1], job[2], job[3])) for job in jobs)
-            return results
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adamas-verify")
-        half = len(jobs) // 2
-        parts = list(self._pool.map(_verify_jobs, [jobs[:half], jobs[half:]]))
-        for part in parts:
-            results.update(part)
-        return results
-
     # --- rebuild ------------------------------------------------------------------------------------------
 
     def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> int:
@@ -271,38 +364,58 @@ class Ledger:
         """
         total = self.size
         try:
-            with self._engine.begin() as conn:
+            with begin_write(self._engine) as conn:
                 self._lock_head(conn)
                 for table in reversed(schema.STATE_TABLES):
                     conn.execute(delete(table))
                 done = 0
                 while done < total:
-                    rows = conn.execute(select(schema.events.c.seq, schema.events.c.envelope)
-                                        .where(schema.events.c.seq >= done).order_by(schema.events.c.seq)
-                                        .limit(REPLAY_CHUNK)).all()
+                    rows = conn.execute(
+                        select(schema.events.c.seq, schema.events.c.envelope)
+                        .where(schema.events.c.seq >= done)
+                        .order_by(schema.events.c.seq)
+                        .limit(REPLAY_CHUNK)
+                    ).all()
                     if not rows:
                         break
-                    parsed: list[Envelope | AdamasError] = []
-                    for row in rows:
-                        try:
-                            parsed.append(parse_envelope(bytes(row.envelope)))
-                        except AdamasError as exc:
-                            raise StorageError(f"stored event at leaf {row.seq} no longer parses: {exc.message}",
-                                               code="storage.corrupt_event", index=row.seq) from exc
-                    outcomes, state, _ = self._check(conn, parsed, head=rows[0].seq, now_ns=None, replay=True)
-                    for outcome, row in zip(outcomes, rows, strict=True):
-                        if outcome.status != "accepted":
-                            assert outcome.error is not None
-                            raise StorageError(
-                                f"stored event at leaf {row.seq} is refused on replay: {outcome.error.message}",
-                                code="storage.replay_refused", index=row.seq, cause=outcome.error.code)
-                    state.write()
+                    self._replay(conn, rows).write()
                     done = rows[-1].seq + 1
                     if progress is not None:
                         progress(done, total)
         except SQLAlchemyError as exc:
             raise StorageError(f"rebuild failed: {exc.__class__.__name__}: {exc}") from exc
         return total
+
+    def _replay(self, conn: Connection, rows: Sequence[Any]) -> BatchState:
+        """Check stored events ``(seq, envelope)`` again in order; return the state they build."""
+        parsed: list[Envelope | AdamasError] = []
+        for row in rows:
+            try:
+                parsed.append(parse_envelope(bytes(row.envelope)))
+            except AdamasError as exc:
+                raise StorageError(
+                    f"stored event at leaf {row.seq} no longer parses: {exc.message}",
+                    code="storage.corrupt_event",
+                    index=row.seq,
+                ) from exc
+        verifier = self._verifier(conn)
+        try:
+            for item in parsed:
+                assert isinstance(item, Envelope)
+                verifier.add(item)
+            verifier.flush(last=True)
+            outcomes, state, _ = self._check(conn, parsed, head=rows[0].seq, now_ns=None, verifier=verifier)
+        finally:
+            self._settle(verifier)
+        for outcome, row in zip(outcomes, rows, strict=True):
+            if outcome.error is not None:
+                raise StorageError(
+                    f"stored event at leaf {row.seq} is refused on replay: {outcome.error.message}",
+                    code="storage.replay_refused",
+                    index=row.seq,
+                    cause=outcome.error.code,
+                )
+        return state
 
     # --- queries ------------------------------------------------------------------------------------------
 
@@ -319,8 +432,9 @@ class Ledger:
     def trace(self, lot_id: str, *, direction: Literal["backward", "forward"] = "backward") -> Trace:
         """The lineage of a lot: back to every mine it came from, or forward to every descendant."""
         if direction not in ("backward", "forward"):
-            raise InputError("direction must be backward or forward", code="trace.bad_direction",
-                             field="direction")
+            raise InputError(
+                "direction must be backward or forward", code="trace.bad_direction", field="direction"
+            )
         with self._connect() as conn:
             return queries.trace(conn, lot_id, direction=direction)
 
@@ -331,9 +445,5 @@ class Ledger:
             raise StorageError(f"cannot reach the database: {exc}") from exc
 
 
-def _verify_jobs(jobs: Sequence[tuple[int, bytes, bytes, str]]) -> list[tuple[int, bool]]:
-    return [(ref, verify(pub, message, sig)) for ref, pub, message, sig in jobs]
-
-
-def _event_id_of(error: AdamasError) -> str | None:
-    return None
+def _public_key(row: Any) -> bytes:
+    return bytes(row.public_key)

@@ -27,7 +27,8 @@ def _event_refs(conn: Connection, event_ids: Iterable[str]) -> dict[str, EventRe
     out: dict[str, EventRef] = {}
     for batch in chunks(sorted(set(event_ids))):
         stmt = select(table.c.event_id, table.c.type, table.c.time_ns, table.c.seq).where(
-            table.c.event_id.in_(batch))
+            table.c.event_id.in_(batch)
+        )
         for row in conn.execute(stmt):
             out[row.event_id] = EventRef(row.event_id, row.type, format_time_ns(row.time_ns), row.seq)
     return out
@@ -35,8 +36,12 @@ def _event_refs(conn: Connection, event_ids: Iterable[str]) -> dict[str, EventRe
 
 def _origin(origin: dict[str, int], sites: dict[str, Any]) -> tuple[OriginShare, ...]:
     return tuple(
-        OriginShare(site, sites[site].country if site in sites else None, cents_to_decimal(amount),
-                    sites[site].name if site in sites else None)
+        OriginShare(
+            site,
+            sites[site].country if site in sites else None,
+            cents_to_decimal(amount),
+            sites[site].name if site in sites else None,
+        )
         for site, amount in sorted(origin.items(), key=lambda item: (-item[1], item[0]))
     )
 
@@ -46,19 +51,31 @@ def lot_views(conn: Connection, lots: Sequence[Lot]) -> list[LotView]:
     sites = load(conn, schema.sites, {s for lot in lots for s in lot.origin}, lambda r: r)
     holders = load(conn, schema.participants, {lot.holder for lot in lots}, lambda r: r)
     refs = _event_refs(conn, {lot.event for lot in lots})
-    shipments = load(conn, schema.shipments, {lot.shipment for lot in lots if lot.shipment}, shipment_from_row)
+    shipments = load(
+        conn, schema.shipments, {lot.shipment for lot in lots if lot.shipment}, shipment_from_row
+    )
     out = []
     for lot in lots:
         holder = holders.get(lot.holder)
         shipment = shipments.get(lot.shipment) if lot.shipment else None
-        out.append(LotView(
-            id=lot.id, kind=lot.kind, carats=cents_to_decimal(lot.carats), stones=lot.stones, holder=lot.holder,
-            holder_country=holder.country if holder is not None else None, state=lot.state, parents=lot.parents,
-            origin=_origin(lot.origin, sites), made_by=refs[lot.event],
-            value=None if lot.value is None else cents_to_decimal(lot.value), shipment=lot.shipment,
-            in_transit_to=shipment.to if shipment is not None and lot.state == "in_transit" else None,
-            details=lot.details,
-        ))
+        out.append(
+            LotView(
+                id=lot.id,
+                kind=lot.kind,
+                carats=cents_to_decimal(lot.carats),
+                stones=lot.stones,
+                holder=lot.holder,
+                holder_country=holder.country if holder is not None else None,
+                state=lot.state,
+                parents=lot.parents,
+                origin=_origin(lot.origin, sites),
+                made_by=refs[lot.event],
+                value=None if lot.value is None else cents_to_decimal(lot.value),
+                shipment=lot.shipment,
+                in_transit_to=shipment.to if shipment is not None and lot.state == "in_transit" else None,
+                details=lot.details,
+            )
+        )
     return out
 
 
@@ -78,11 +95,21 @@ def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
     """Every event that touched the lot, in log order."""
     _lot(conn, lot_id)
     le, ev = schema.lot_events, schema.events
-    stmt = (select(ev.c.seq, ev.c.event_id, ev.c.type, ev.c.actor, ev.c.time_ns, ev.c.envelope)
-            .join(le, le.c.seq == ev.c.seq).where(le.c.lot == lot_id).order_by(ev.c.seq))
+    stmt = (
+        select(ev.c.seq, ev.c.event_id, ev.c.type, ev.c.actor, ev.c.time_ns, ev.c.envelope)
+        .join(le, le.c.seq == ev.c.seq)
+        .where(le.c.lot == lot_id)
+        .order_by(ev.c.seq)
+    )
     return [
-        HistoryEntry(row.seq, row.event_id, row.type, row.actor, format_time_ns(row.time_ns),
-                     json.loads(bytes(row.envelope))["body"])
+        HistoryEntry(
+            row.seq,
+            row.event_id,
+            row.type,
+            row.actor,
+            format_time_ns(row.time_ns),
+            json.loads(bytes(row.envelope))["body"],
+        )
         for row in conn.execute(stmt)
     ]
 
@@ -91,8 +118,11 @@ def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
     """The lineage graph from ``lot_id``: backward to the mines, or forward to every descendant."""
     root = _lot(conn, lot_id)
     edges_table = schema.lot_edges
-    near, far = ((edges_table.c.child, edges_table.c.parent) if direction == "backward"
-                 else (edges_table.c.parent, edges_table.c.child))
+    near, far = (
+        (edges_table.c.child, edges_table.c.parent)
+        if direction == "backward"
+        else (edges_table.c.parent, edges_table.c.child)
+    )
     depth = {root.id: 0}
     edges: list[tuple[str, str]] = []
     frontier = [root.id]
@@ -114,5 +144,11 @@ def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
     nodes = tuple(TraceNode(view, depth[view.id]) for view in views)
     root_view = next(n.lot for n in nodes if n.depth == 0)
     mines = tuple(sorted(n.lot.id for n in nodes if n.lot.made_by.type == "lot.register"))
-    return Trace(lot=root.id, direction=direction, nodes=nodes, edges=tuple(sorted(set(edges))),
-                 origin=root_view.origin, mines=mines)
+    return Trace(
+        lot=root.id,
+        direction=direction,
+        nodes=nodes,
+        edges=tuple(sorted(set(edges))),
+        origin=root_view.origin,
+        mines=mines,
+    )

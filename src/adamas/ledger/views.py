@@ -24,8 +24,12 @@ class OriginShare:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (carats as a decimal string)."""
-        return {"site": self.site, "site_name": self.site_name, "country": self.country,
-                "carats": _dec(self.carats)}
+        return {
+            "site": self.site,
+            "site_name": self.site_name,
+            "country": self.country,
+            "carats": _dec(self.carats),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +68,20 @@ class LotView:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
-            "id": self.id, "kind": self.kind, "carats": _dec(self.carats), "stones": self.stones,
-            "holder": self.holder, "holder_country": self.holder_country, "state": self.state,
-            "parents": list(self.parents), "origin": [o.to_json() for o in self.origin],
+            "id": self.id,
+            "kind": self.kind,
+            "carats": _dec(self.carats),
+            "stones": self.stones,
+            "holder": self.holder,
+            "holder_country": self.holder_country,
+            "state": self.state,
+            "parents": list(self.parents),
+            "origin": [o.to_json() for o in self.origin],
             "made_by": self.made_by.to_json(),
             "value": None if self.value is None else {"amount": _dec(self.value), "currency": "USD"},
-            "shipment": self.shipment, "in_transit_to": self.in_transit_to, "details": self.details,
+            "shipment": self.shipment,
+            "in_transit_to": self.in_transit_to,
+            "details": self.details,
         }
 
 
@@ -86,8 +98,14 @@ class HistoryEntry:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"index": self.index, "id": self.id, "type": self.type, "actor": self.actor, "time": self.time,
-                "body": self.body}
+        return {
+            "index": self.index,
+            "id": self.id,
+            "type": self.type,
+            "actor": self.actor,
+            "time": self.time,
+            "body": self.body,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +134,10 @@ class Trace:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form: nodes, parent→child edges, origin composition and mines reached."""
         return {
-            "lot": self.lot, "direction": self.direction, "nodes": [n.to_json() for n in self.nodes],
+            "lot": self.lot,
+            "direction": self.direction,
+            "nodes": [n.to_json() for n in self.nodes],
             "edges": [{"parent": p, "child": c} for p, c in self.edges],
-            "origin": [o.to_json() for o in self.origin], "mines": list(self.mines),
+            "origin": [o.to_json() for o in self.origin],
+            "mines": list(self.mines),
         }

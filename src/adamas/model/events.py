@@ -8,11 +8,12 @@ business of :mod:`adamas.model.rules`. Every refusal here is an ``InputError`` w
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from adamas.crypto import canonicalize
+from adamas.crypto.canonical import canonicalize_plain
 from adamas.errors import InputError
 from adamas.model.records import PARTICIPANT_STATUSES, POLISHED_KINDS, ROLES, ROUGH_KINDS, SITE_KINDS
 from adamas.model.values import (
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 MAX_ENVELOPE_BYTES: Final = 65_535
+_BASE64: Final = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 TEXT_MAX: Final = 2_000
 
 
@@ -120,15 +122,20 @@ def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
     body = obj.get("body")
     if not isinstance(body, dict):
         raise InputError("body must be a JSON object", code="envelope.malformed", field="body")
-    leaf = canonicalize(obj)
+    event = parse_body(body)
+    # The schema admits only plain values (no floats, bounded integers, ASCII member names).
+    body_bytes = canonicalize_plain(body)
+    # RFC 8785 sorts the members ("body" < "sig") and a base64 string needs no escaping, so the canonical
+    # envelope is the canonical body spliced into a fixed frame: one canonicalization instead of two.
+    if not _BASE64.fullmatch(sig):
+        raise InputError("sig must be standard padded base64", code="envelope.malformed", field="sig")
+    leaf = b'{"body":' + body_bytes + b',"sig":"' + sig.encode("ascii") + b'"}'
     if len(leaf) > MAX_ENVELOPE_BYTES:
         raise InputError(
             f"the canonical envelope has {len(leaf)} bytes; at most {MAX_ENVELOPE_BYTES} are allowed",
             code="envelope.too_large",
             size=len(leaf),
         )
-    event = parse_body(body)
-    body_bytes = canonicalize(body)
     return Envelope(event=event, sig=sig, body=body, body_bytes=body_bytes, leaf=leaf)
 
 
@@ -136,7 +143,7 @@ def parse_body(body: dict[str, Any]) -> Event:
     """Parse and validate an event body (header and type-specific fields)."""
     r = Reader(body, "")
     v = r.raw("v")
-    if v != 1 or isinstance(v, bool):
+    if type(v) is not int or v != 1:
         raise InputError("v must be 1 in this version of the vocabulary", field="v")
     type_ = r.req_string("type", max_len=64)
     parser = _PARSERS.get(type_)

@@ -269,11 +269,7 @@ def _participant_status(event: Event, state: State) -> None:
 
 
 def _may_manage_keys(actor: Participant, target: Participant) -> bool:
-    return (
-        actor.id == target.id
-        or actor.id == target.registrar
-        or (target.registrar is None and _is_admin(actor))
-    )
+    return actor.id in (target.id, target.registrar) or (target.registrar is None and _is_admin(actor))
 
 
 def _key_add(event: Event, state: State) -> None:

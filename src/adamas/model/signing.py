@@ -19,8 +19,9 @@ def new_event_id() -> str:
     return str(ULID())
 
 
-def sign_body(body: dict[str, Any], key: KeyPair, *, actor: str | None = None,
-              time_ns: int | None = None) -> dict[str, Any]:
+def sign_body(
+    body: dict[str, Any], key: KeyPair, *, actor: str | None = None, time_ns: int | None = None
+) -> dict[str, Any]:
     """Return the envelope ``{"body", "sig"}`` for ``body`` signed by ``key``.
 
     Fills ``v`` and ``key``, and ``id`` and ``time`` when absent (a ULID and the current second);
@@ -31,8 +32,11 @@ def sign_body(body: dict[str, Any], key: KeyPair, *, actor: str | None = None,
     out = dict(body)
     out.setdefault("v", 1)
     if "key" in out and out["key"] != key.id:
-        raise InputError(f"the body names key {out['key']}, but it is being signed with key {key.id}",
-                         code="event.schema", field="key")
+        raise InputError(
+            f"the body names key {out['key']}, but it is being signed with key {key.id}",
+            code="event.schema",
+            field="key",
+        )
     out["key"] = key.id
     if actor is not None:
         out["actor"] = actor

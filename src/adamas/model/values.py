@@ -80,7 +80,7 @@ def parse_time(text: str, field: str) -> int:
             f"{field} must be an RFC 3339 UTC time like 2026-03-01T10:00:00Z; got {text!r}", field=field
         )
     try:
-        moment = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
     except ValueError as exc:
         raise InputError(f"{field} is not a real calendar time: {text!r}", field=field) from exc
     fraction = (match.group(2) or ".")[1:]

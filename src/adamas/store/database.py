@@ -7,20 +7,34 @@ needs nothing special: the sequencer serializes writers with ``SELECT ... FOR UP
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from typing import Any, Final
 
-from sqlalchemy import Engine, create_engine, event, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from adamas.errors import InputError, StorageError
 from adamas.store.schema import SCHEMA_VERSION, meta, metadata
 
-__all__ = ["HEAD", "is_initialized", "migrate", "normalize_url", "open_engine", "read_meta"]
+__all__ = [
+    "HEAD",
+    "WRITE_OPTION",
+    "begin_write",
+    "is_initialized",
+    "migrate",
+    "normalize_url",
+    "open_engine",
+    "read_meta",
+]
 
 HEAD: Final = "head"
 """The ``adamas_meta`` row holding the next leaf index; locking it makes one writer the sequencer."""
+
+WRITE_OPTION: Final = "adamas_write"
+"""Execution option that marks a connection whose transactions write (SQLite: ``BEGIN IMMEDIATE``)."""
 
 # Each entry upgrades a schema from version N to N + 1; empty while version 1 is the only one.
 MIGRATIONS: Final[dict[int, list[str]]] = {}
@@ -36,7 +50,8 @@ def normalize_url(url: str) -> str:
         raise InputError(f"not a database URL: {url!r}", code="storage.bad_url", field="db") from exc
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise InputError(
-            f"Adamas runs on SQLite or PostgreSQL, not {parsed.get_backend_name()}", code="storage.bad_url",
+            f"Adamas runs on SQLite or PostgreSQL, not {parsed.get_backend_name()}",
+            code="storage.bad_url",
             field="db",
         )
     return url
@@ -58,10 +73,19 @@ def open_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the lock up front; readers never block one another or the sequencer (WAL).
+            write = conn.get_execution_options().get(WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@contextlib.contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes: committed on success, rolled back on any exception."""
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+        yield conn
 
 
 def is_initialized(engine: Engine) -> bool:
@@ -82,7 +106,7 @@ def migrate(engine: Engine) -> None:
     """Create the schema in an empty database, or bring an older one up to ``SCHEMA_VERSION``."""
     try:
         if not is_initialized(engine):
-            with engine.begin() as conn:
+            with begin_write(engine) as conn:
                 metadata.create_all(conn)
                 conn.execute(
                     insert(meta),
@@ -96,11 +120,13 @@ def migrate(engine: Engine) -> None:
                 "Upgrade Adamas.",
                 code="storage.schema_too_new",
             )
-        with engine.begin() as conn:
+        with begin_write(engine) as conn:
             for step in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[step]:
                     conn.exec_driver_sql(statement)
-            conn.execute(update(meta).where(meta.c.name == "schema_version").values(value=str(SCHEMA_VERSION)))
+            conn.execute(
+                update(meta).where(meta.c.name == "schema_version").values(value=str(SCHEMA_VERSION))
+            )
             metadata.create_all(conn)
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot prepare the database: {exc.__class__.__name__}: {exc}") from exc

@@ -40,21 +40,32 @@ def _json(value: Any) -> str:
 def participant_to_row(p: Participant) -> dict[str, Any]:
     """Row of ``participants``."""
     return {
-        "id": p.id, "name": p.name, "country": p.country, "roles": ",".join(sorted(p.roles)),
-        "status": p.status, "registrar": p.registrar, "event": p.event,
+        "id": p.id,
+        "name": p.name,
+        "country": p.country,
+        "roles": ",".join(sorted(p.roles)),
+        "status": p.status,
+        "registrar": p.registrar,
+        "event": p.event,
     }
 
 
 def participant_from_row(row: Row[Any]) -> Participant:
     """Participant from its row."""
-    return Participant(row.id, row.name, row.country, frozenset(row.roles.split(",")), row.status, row.registrar,
-                       row.event)
+    return Participant(
+        row.id, row.name, row.country, frozenset(row.roles.split(",")), row.status, row.registrar, row.event
+    )
 
 
 def key_to_row(k: Key) -> dict[str, Any]:
     """Row of ``keys``."""
-    return {"id": k.id, "participant": k.participant, "public_key": k.public_key, "event": k.event,
-            "revoked_ns": k.revoked_ns}
+    return {
+        "id": k.id,
+        "participant": k.participant,
+        "public_key": k.public_key,
+        "event": k.event,
+        "revoked_ns": k.revoked_ns,
+    }
 
 
 def key_from_row(row: Row[Any]) -> Key:
@@ -64,8 +75,17 @@ def key_from_row(row: Row[Any]) -> Key:
 
 def site_to_row(s: Site) -> dict[str, Any]:
     """Row of ``sites``."""
-    return {"id": s.id, "name": s.name, "kind": s.kind, "country": s.country, "operator": s.operator,
-            "event": s.event, "lat": s.lat, "lon": s.lon, "zone": s.zone}
+    return {
+        "id": s.id,
+        "name": s.name,
+        "kind": s.kind,
+        "country": s.country,
+        "operator": s.operator,
+        "event": s.event,
+        "lat": s.lat,
+        "lon": s.lon,
+        "zone": s.zone,
+    }
 
 
 def site_from_row(row: Row[Any]) -> Site:
@@ -76,33 +96,69 @@ def site_from_row(row: Row[Any]) -> Site:
 def lot_to_row(lot: Lot) -> dict[str, Any]:
     """Row of ``lots``."""
     return {
-        "id": lot.id, "kind": lot.kind, "carats": lot.carats, "stones": lot.stones, "holder": lot.holder,
-        "state": lot.state, "origin": _json(lot.origin), "parents": _json(list(lot.parents)), "event": lot.event,
-        "last_time_ns": lot.last_time_ns, "value": lot.value, "shipment": lot.shipment,
-        "frozen_from": lot.frozen_from, "details": _json(lot.details),
+        "id": lot.id,
+        "kind": lot.kind,
+        "carats": lot.carats,
+        "stones": lot.stones,
+        "holder": lot.holder,
+        "state": lot.state,
+        "origin": _json(lot.origin),
+        "parents": _json(list(lot.parents)),
+        "event": lot.event,
+        "last_time_ns": lot.last_time_ns,
+        "value": lot.value,
+        "shipment": lot.shipment,
+        "frozen_from": lot.frozen_from,
+        "details": _json(lot.details),
     }
 
 
 def lot_from_row(row: Row[Any]) -> Lot:
     """Lot from its row."""
     return Lot(
-        id=row.id, kind=row.kind, carats=row.carats, stones=row.stones, holder=row.holder, state=row.state,
-        origin=json.loads(row.origin), parents=tuple(json.loads(row.parents)), event=row.event,
-        last_time_ns=row.last_time_ns, value=row.value, shipment=row.shipment, frozen_from=row.frozen_from,
+        id=row.id,
+        kind=row.kind,
+        carats=row.carats,
+        stones=row.stones,
+        holder=row.holder,
+        state=row.state,
+        origin=json.loads(row.origin),
+        parents=tuple(json.loads(row.parents)),
+        event=row.event,
+        last_time_ns=row.last_time_ns,
+        value=row.value,
+        shipment=row.shipment,
+        frozen_from=row.frozen_from,
         details=json.loads(row.details),
     )
 
 
 def shipment_to_row(s: Shipment) -> dict[str, Any]:
     """Row of ``shipments``."""
-    return {"id": s.id, "sender": s.sender, "to_participant": s.to, "lots": _json(list(s.lots)), "event": s.event,
-            "certificate": s.certificate, "seal": s.seal, "received_event": s.received_event}
+    return {
+        "id": s.id,
+        "sender": s.sender,
+        "to_participant": s.to,
+        "lots": _json(list(s.lots)),
+        "event": s.event,
+        "certificate": s.certificate,
+        "seal": s.seal,
+        "received_event": s.received_event,
+    }
 
 
 def shipment_from_row(row: Row[Any]) -> Shipment:
     """Shipment from its row."""
-    return Shipment(row.id, row.sender, row.to_participant, tuple(json.loads(row.lots)), row.event,
-                    row.certificate, row.seal, row.received_event)
+    return Shipment(
+        row.id,
+        row.sender,
+        row.to_participant,
+        tuple(json.loads(row.lots)),
+        row.event,
+        row.certificate,
+        row.seal,
+        row.received_event,
+    )
 
 
 def chunks(ids: Iterable[str]) -> Iterator[list[str]]:
@@ -117,7 +173,9 @@ def chunks(ids: Iterable[str]) -> Iterator[list[str]]:
         yield batch
 
 
-def load(conn: Connection, table: Table, ids: Iterable[str], convert: Callable[[Row[Any]], T]) -> dict[str, T]:
+def load(
+    conn: Connection, table: Table, ids: Iterable[str], convert: Callable[[Row[Any]], T]
+) -> dict[str, T]:
     """Records of ``table`` whose ``id`` is in ``ids``, by id."""
     out: dict[str, T] = {}
     for batch in chunks(sorted(set(ids))):
@@ -126,7 +184,8 @@ def load(conn: Connection, table: Table, ids: Iterable[str], convert: Callable[[
     return out
 
 
-TABLES: Final = {
+Converter = tuple[Table, Callable[[Row[Any]], Any], Callable[[Any], dict[str, Any]]]
+TABLES: Final[dict[str, Converter]] = {
     "participant": (schema.participants, participant_from_row, participant_to_row),
     "key": (schema.keys, key_from_row, key_to_row),
     "site": (schema.sites, site_from_row, site_to_row),

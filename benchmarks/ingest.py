@@ -1,0 +1,103 @@
+"""Ingest benchmark: signed custody events into a fresh SQLite ledger, against the raw Ed25519 ceiling.
+
+    python benchmarks/ingest.py [--events 100000] [--batch 1000] [--db sqlite:///.bench/ingest.db]
+
+Prints events/s, the single-core verification rate of libsodium (PyNaCl) on the same envelopes in the same
+run, their ratio, and the peak resident memory. Target (issue 2): ratio >= 0.5 on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import nacl.signing
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from workload import build  # noqa: E402
+
+from adamas import Ledger  # noqa: E402
+from adamas.crypto import canonicalize  # noqa: E402
+from adamas.sim.world import World  # noqa: E402
+
+
+def verify_ceiling(envelopes: list[dict[str, object]], world_keys: dict[str, bytes]) -> float:
+    """Signatures verified per second, one core, on the exact signed bytes of ``envelopes``."""
+    import base64
+
+    jobs = []
+    for env in envelopes:
+        body = env["body"]
+        assert isinstance(body, dict)
+        jobs.append((nacl.signing.VerifyKey(world_keys[body["key"]]), canonicalize(body),
+                     base64.b64decode(str(env["sig"]))))
+    start = time.perf_counter()
+    for key, message, signature in jobs:
+        key.verify(message, signature)
+    return len(jobs) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--db", default="sqlite:///.bench/ingest.db")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+
+    if args.db.startswith("sqlite:///"):
+        path = Path(args.db.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
+    t0 = time.perf_counter()
+    setup, custody = build(args.events)
+    print(f"built {len(setup)} setup and {len(custody)} custody envelopes in {time.perf_counter() - t0:.1f}s",
+          file=sys.stderr)
+    lines = [json.dumps(env).encode() for env in custody]
+    keys = {a.key.id: a.key.public_key for a in World(seed="bench").actors.values()}
+    for env in setup:
+        body = env["body"]
+        for spec in body.get("participant", body.get("administrator", {})).get("keys", []):
+            import base64
+
+            keys[spec["id"]] = base64.b64decode(spec["public_key"])
+
+    ledger = Ledger.open(args.db, create=True)
+    for start in range(0, len(setup), args.batch):
+        outcomes = ledger.submit(setup[start:start + args.batch])
+        assert all(o.ok for o in outcomes), [o.to_json() for o in outcomes if not o.ok][:3]
+
+    t1 = time.perf_counter()
+    for start in range(0, len(lines), args.batch):
+        outcomes = ledger.submit(lines[start:start + args.batch])
+        bad = [o.to_json() for o in outcomes if not o.ok]
+        assert not bad, bad[:3]
+    elapsed = time.perf_counter() - t1
+    ledger.close()
+
+    rate = len(lines) / elapsed
+    ceiling = verify_ceiling(custody, keys)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures = {
+        "events": len(lines), "batch": args.batch, "seconds": round(elapsed, 2), "events_per_s": round(rate),
+        "verify_ceiling_per_s": round(ceiling), "ratio": round(rate / ceiling, 3), "peak_rss_mib": round(peak_mib),
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(f"ingest: {figures['events']} events in {figures['seconds']} s = {figures['events_per_s']} events/s")
+        print(f"ceiling: PyNaCl Ed25519 verify, one core = {figures['verify_ceiling_per_s']} signatures/s")
+        print(f"ratio: {figures['ratio']} (target >= 0.5)")
+        print(f"peak memory: {figures['peak_rss_mib']} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""A deterministic custody workload: 1,000 participants in 10 countries and stories of 18 custody events.
+
+Each story takes a rough parcel from a mine through a split, a shipment, a merge, cutting, grading and
+retail sale; stories rotate through the participants, so every batch mixes every custody event type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adamas.sim import World
+
+COUNTRIES = ["BW", "ZA", "NA", "CA", "AU", "IN", "BE", "AE", "US", "IL"]
+PER_COUNTRY = {"miner": 20, "trader": 30, "cutter": 20, "lab": 10, "shop": 19}
+ROLES = {
+    "miner": ["mine_operator", "exporter"],
+    "trader": ["trader", "exporter", "importer"],
+    "cutter": ["manufacturer", "exporter", "importer"],
+    "lab": ["grading_lab", "importer", "exporter"],
+    "shop": ["retailer", "importer"],
+}
+STORY_EVENTS = 18
+
+
+def build(custody_events: int, *, start: str = "2026-01-01T00:00:00Z") -> tuple[list[dict[str, Any]],
+                                                                            list[dict[str, Any]]]:
+    """Return (setup envelopes, custody envelopes): 1,000 registrations, then ``custody_events`` events."""
+    w = World(seed="bench", start=start, step_seconds=1)
+    w.genesis()
+    people: dict[str, dict[str, list[str]]] = {}
+    for country in COUNTRIES:
+        authority = w.authority(country)
+        people[country] = {}
+        for kind, count in PER_COUNTRY.items():
+            ids = [f"{country.lower()}-{kind}-{i:02d}" for i in range(count)]
+            for pid in ids:
+                w.register(authority, pid, country, ROLES[kind])
+                if kind == "miner":
+                    w.site(authority, f"{pid}-mine", "mine", country, pid)
+            people[country][kind] = ids
+    setup = list(w.events)
+    w.events.clear()
+    story = 0
+    while len(w.events) < custody_events:
+        c = COUNTRIES[story % len(COUNTRIES)]
+        abroad = COUNTRIES[(story + 3) % len(COUNTRIES)]
+        n = story // len(COUNTRIES)
+        p, q = people[c], people[abroad]
+        miner = p["miner"][n % 20]
+        trader = p["trader"][n % 30]
+        cutter = p["cutter"][n % 20]
+        lab = q["lab"][n % 10]
+        shop = q["shop"][n % 19]
+        lot = f"R{story:07d}"
+        w.produce(miner, lot, f"{miner}-mine", "100.00", stones=40, value="9000.00")
+        w.split(miner, lot, {f"{lot}a": "60.00", f"{lot}b": "39.50"}, loss="0.50")
+        w.ship(miner, f"s{story}-1", [f"{lot}a", f"{lot}b"], trader)
+        w.receive(trader, f"s{story}-1", {f"{lot}a": "60.00", f"{lot}b": "39.50"})
+        w.merge(trader, [f"{lot}a", f"{lot}b"], f"{lot}m")
+        w.ship(trader, f"s{story}-2", [f"{lot}m"], cutter)
+        w.receive(cutter, f"s{story}-2", {f"{lot}m": "99.50"})
+        w.split(cutter, f"{lot}m", {f"{lot}s": "10.00", f"{lot}r": "89.50"}, stones={f"{lot}s": 1})
+        w.manufacture(cutter, f"{lot}s", {f"{lot}p1": "4.00", f"{lot}p2": "1.00"})
+        w.ship(cutter, f"s{story}-3", [f"{lot}p1", f"{lot}p2"], lab)
+        w.receive(lab, f"s{story}-3", {f"{lot}p1": "4.00", f"{lot}p2": "1.00"})
+        w.grade(lab, f"{lot}p1", f"G{story}-1", "4.00", color="G", clarity="VS2")
+        w.grade(lab, f"{lot}p2", f"G{story}-2", "1.00", color="H", clarity="SI1")
+        w.ship(lab, f"s{story}-4", [f"{lot}p1", f"{lot}p2"], shop)
+        w.receive(shop, f"s{story}-4", {f"{lot}p1": "4.00", f"{lot}p2": "1.00"})
+        w.sell(shop, f"{lot}p1", price="52000.00")
+        w.assemble(shop, [f"{lot}p2"], f"{lot}j", "solitaire ring, 18k gold")
+        w.sell(shop, f"{lot}j", price="9100.00")
+        story += 1
+    return setup, w.events[:custody_events]

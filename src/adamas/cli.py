@@ -1,0 +1,353 @@
+"""The ``adamas`` command: a thin face over the Python API, one command per operation.
+
+Exit codes: 0 success; 1 a refusal or a fault found (``submit`` with any refused envelope, a lot not found);
+2 a usage error (bad option, unreadable file, malformed input that is not an envelope). No command prints a
+Python traceback for bad input: every ``AdamasError`` becomes one line ``error: <code>: <message>``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from adamas.crypto import generate_key, load_private_key, save_private_key
+from adamas.errors import AdamasError, InputError, NotFoundError, StorageError
+from adamas.ledger import Ledger, LotView, Trace
+from adamas.model.signing import sign_body
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="adamas",
+    help="Adamas: open, tamper-evident track-and-trace for natural diamonds.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+key_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
+lot_app = typer.Typer(help="Look at lots.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+app.add_typer(lot_app, name="lot")
+
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEFAULT_DB = "sqlite:///adamas.db"
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="ADAMAS_DB",
+        help="SQLAlchemy URL of the ledger (SQLite or PostgreSQL).",
+        show_envvar=True,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def _fail(error: AdamasError) -> NoReturn:
+    err.print(f"[bold red]error[/]: {error.code}: {error.message}", markup=True)
+    code = 2 if isinstance(error, InputError) else 1
+    raise typer.Exit(code)
+
+
+def _open(db: str) -> Ledger:
+    try:
+        return Ledger.open(db)
+    except AdamasError as exc:
+        _fail(exc)
+
+
+def _print_json(value: Any) -> None:
+    out.print_json(data=value) if out.is_terminal else sys.stdout.write(json.dumps(value) + "\n")
+
+
+@app.command()
+def init(
+    db: DbOption = DEFAULT_DB,
+    admin_key: Annotated[
+        Path, typer.Option(help="PEM file of the administrator's key; created if absent.")
+    ] = Path("admin.pem"),
+    admin_id: Annotated[str, typer.Option(help="Participant id of the scheme administrator.")] = "admin",
+    admin_name: Annotated[
+        str, typer.Option(help="Name of the scheme administrator.")
+    ] = "Scheme administrator",
+) -> None:
+    """Create a new ledger and write its genesis event (leaf 0)."""
+    try:
+        if admin_key.exists():
+            key = load_private_key(admin_key)
+        else:
+            key = generate_key()
+            save_private_key(admin_key, key)
+            err.print(f"created administrator key {admin_key} (id {key.id})")
+        with Ledger.init(db, admin_key=key, admin_id=admin_id, admin_name=admin_name) as ledger:
+            size = ledger.size
+    except AdamasError as exc:
+        _fail(exc)
+    _print_json({"db": db, "administrator": admin_id, "key": key.id, "size": size})
+
+
+@key_app.command("new")
+def key_new(path: Annotated[Path, typer.Argument(help="Where to write the PKCS#8 PEM private key.")]) -> None:
+    """Create an Ed25519 key (PEM, mode 0600) and print its id and public key."""
+    try:
+        key = generate_key()
+        save_private_key(path, key)
+    except AdamasError as exc:
+        _fail(exc)
+    _print_json({"id": key.id, "public_key": key.public_key_b64})
+
+
+def _read_text(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(InputError(f"cannot read {source}: {exc}", code="input.unreadable", field="file"))
+
+
+def _bodies(text: str) -> Iterator[dict[str, Any]]:
+    """A JSON object, a JSON array of objects, or JSON lines."""
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        whole = None
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                _fail(InputError(f"line {number} is not JSON: {exc.msg}", code="input.malformed"))
+            yield from _bodies_of(item, number)
+        return
+    yield from _bodies_of(whole, 1)
+
+
+def _bodies_of(item: Any, number: int) -> Iterator[dict[str, Any]]:
+    items = item if isinstance(item, list) else [item]
+    for body in items:
+        if not isinstance(body, dict):
+            _fail(InputError(f"item at line {number} is not a JSON object", code="input.malformed"))
+        yield body.get("body", body) if set(body) <= {"body", "sig"} and "body" in body else body
+
+
+@app.command()
+def sign(
+    body: Annotated[
+        str, typer.Argument(help="File with a body, an array of bodies or JSON lines ('-': stdin).")
+    ],
+    key: Annotated[Path, typer.Option(help="PEM private key to sign with.")],
+    actor: Annotated[str | None, typer.Option(help="Participant id of the signer (sets body.actor).")] = None,
+) -> None:
+    """Sign event bodies: fill v, key, id (if absent) and time (if absent); print envelopes as JSON lines."""
+    try:
+        signer = load_private_key(key)
+        for item in _bodies(_read_text(body)):
+            sys.stdout.write(json.dumps(sign_body(item, signer, actor=actor), ensure_ascii=False) + "\n")
+    except AdamasError as exc:
+        _fail(exc)
+
+
+@app.command()
+def submit(
+    envelopes: Annotated[str, typer.Argument(help="JSON-lines file of envelopes ('-': stdin).")],
+    db: DbOption = DEFAULT_DB,
+    mode: Annotated[
+        str, typer.Option(help="atomic: all or nothing; proceed: keep the valid ones.")
+    ] = "atomic",
+) -> None:
+    """Submit signed envelopes; print one JSON receipt or refusal per envelope."""
+    if mode not in ("atomic", "proceed"):
+        _fail(
+            InputError(
+                f"--mode must be atomic or proceed, not {mode!r}", code="submit.bad_mode", field="mode"
+            )
+        )
+    lines = [line for line in _read_text(envelopes).splitlines() if line.strip()]
+    ledger = _open(db)
+    try:
+        outcomes = ledger.submit(lines, mode="atomic" if mode == "atomic" else "proceed")
+    except AdamasError as exc:
+        _fail(exc)
+    finally:
+        ledger.close()
+    for outcome in outcomes:
+        sys.stdout.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
+    accepted = sum(o.ok for o in outcomes)
+    err.print(f"{accepted} of {len(outcomes)} envelopes in the log")
+    if accepted != len(outcomes):
+        raise typer.Exit(1)
+
+
+def _lot_table(view: LotView) -> Table:
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("lot", view.id)
+    table.add_row("kind", view.kind)
+    table.add_row("carats", f"{view.carats:.2f}")
+    table.add_row("stones", "-" if view.stones is None else str(view.stones))
+    table.add_row("holder", f"{view.holder} ({view.holder_country or '-'})")
+    table.add_row("state", view.state + (f" to {view.in_transit_to}" if view.in_transit_to else ""))
+    table.add_row(
+        "made by", f"{view.made_by.type} {view.made_by.id} at {view.made_by.time} (leaf {view.made_by.index})"
+    )
+    if view.parents:
+        table.add_row("parents", ", ".join(view.parents))
+    table.add_row("origin", "; ".join(f"{o.carats:.2f} ct {o.site} ({o.country})" for o in view.origin))
+    return table
+
+
+@lot_app.command("show")
+def lot_show(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> None:
+    """The current state of a lot: kind, carats, holder, state and origin."""
+    with _open(db) as ledger:
+        try:
+            view = ledger.lot(lot)
+        except AdamasError as exc:
+            _fail(exc)
+    if json_:
+        _print_json(view.to_json())
+    else:
+        out.print(_lot_table(view))
+
+
+@lot_app.command("history")
+def lot_history(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> None:
+    """Every event that touched a lot, oldest first."""
+    with _open(db) as ledger:
+        try:
+            entries = ledger.history(lot)
+        except AdamasError as exc:
+            _fail(exc)
+    if json_:
+        _print_json([e.to_json() for e in entries])
+        return
+    table = Table("leaf", "time", "type", "actor", "event id")
+    for e in entries:
+        table.add_row(str(e.index), e.time, e.type, e.actor, e.id)
+    out.print(table)
+
+
+def _trace_tree(trace: Trace) -> Tree:
+    nodes = {n.lot.id: n.lot for n in trace.nodes}
+    children: dict[str, list[str]] = {}
+    for parent, child in trace.edges:
+        if trace.direction == "backward":
+            children.setdefault(child, []).append(parent)
+        else:
+            children.setdefault(parent, []).append(child)
+
+    def label(lot_id: str) -> str:
+        v = nodes[lot_id]
+        where = f" → {v.in_transit_to}" if v.in_transit_to else ""
+        return (
+            f"[bold]{v.id}[/] {v.kind} {v.carats:.2f} ct · {v.state} · {v.holder}{where} "
+            f"[dim]{v.made_by.type}[/]"
+        )
+
+    tree = Tree(label(trace.lot))
+    stack = [(tree, trace.lot, frozenset({trace.lot}))]
+    while stack:
+        branch, lot_id, seen = stack.pop()
+        for nxt in sorted(children.get(lot_id, [])):
+            if nxt in seen:
+                continue
+            sub = branch.add(label(nxt))
+            stack.append((sub, nxt, seen | {nxt}))
+    return tree
+
+
+@app.command()
+def trace(
+    lot: str,
+    db: DbOption = DEFAULT_DB,
+    forward: Annotated[bool, typer.Option("--forward", help="Descendants instead of ancestors.")] = False,
+    json_: JsonOption = False,
+) -> None:
+    """The lineage of a lot: back to every mine it came from (or --forward to every descendant)."""
+    with _open(db) as ledger:
+        try:
+            result = ledger.trace(lot, direction="forward" if forward else "backward")
+        except AdamasError as exc:
+            _fail(exc)
+    if json_:
+        _print_json(result.to_json())
+        return
+    out.print(_trace_tree(result))
+    if not forward:
+        table = Table("mine", "country", "carats", title=f"origin of {lot}")
+        for share in result.origin:
+            table.add_row(f"{share.site_name or share.site}", share.country or "-", f"{share.carats:.2f}")
+        out.print(table)
+
+
+@app.command()
+def rebuild(db: DbOption = DEFAULT_DB) -> None:
+    """Recompute every state table from the stored events, re-checking each rule on the way."""
+    from rich.progress import Progress
+
+    with _open(db) as ledger, Progress(console=err, transient=True) as progress:
+        task = progress.add_task("replaying events", total=ledger.size)
+        try:
+            count = ledger.rebuild(progress=lambda done, total: progress.update(task, completed=done))
+        except AdamasError as exc:
+            _fail(exc)
+    _print_json({"replayed": count})
+
+
+@app.command()
+def demo(
+    db: DbOption = "sqlite:///demo/adamas.db",
+    fresh: Annotated[bool, typer.Option(help="Start from an empty database.")] = True,
+) -> None:
+    """Build a small scripted world (two mines to a sold ring) and trace its polished stone to its mines."""
+    from adamas.sim import demo_world
+
+    if fresh and db.startswith("sqlite:///"):
+        path = Path(db.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    world, star = demo_world()
+    try:
+        with Ledger.open(db, create=True) as ledger:
+            outcomes = ledger.submit(world.events)
+            refused = [o for o in outcomes if not o.ok]
+            if refused:
+                assert refused[0].error is not None
+                _fail(refused[0].error)
+            out.print(
+                f"[bold]{len(outcomes)}[/] signed events by {len(world.actors)} participants are in the "
+                f"ledger at {db}.\n"
+            )
+            out.print(_lot_table(ledger.lot(star)))
+            out.print()
+            result = ledger.trace(star)
+    except (AdamasError, StorageError) as exc:
+        _fail(exc)
+    out.print(_trace_tree(result))
+    table = Table("mine", "country", "carats", title=f"{star} came from")
+    for share in result.origin:
+        table.add_row(share.site_name or share.site, share.country or "-", f"{share.carats:.2f}")
+    out.print(table)
+    out.print(f"\nTry: adamas trace {star} --db {db}    adamas lot history {star} --db {db}")
+
+
+def main() -> None:
+    """Entry point of the ``adamas`` command."""
+    try:
+        app()
+    except NotFoundError as exc:  # pragma: no cover - every command catches its own
+        _fail(exc)

@@ -1,0 +1,98 @@
+"""Shared fixtures: a database URL per backend, and ledgers holding scripted worlds.
+
+``db_url`` runs a test once on SQLite and once on PostgreSQL (``ADAMAS_TEST_POSTGRES_URL``). Without that
+variable the PostgreSQL run is skipped on a developer's machine and fails under ``CI=true``: in CI the
+storage suite must really run on both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from adamas import Ledger
+from adamas.sim import World
+from adamas.store import metadata, normalize_url
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FIXED_NOW = "2026-06-01T00:00:00Z"
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL URL for tests, or None (which fails the run under CI)."""
+    url = os.environ.get("ADAMAS_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but ADAMAS_TEST_POSTGRES_URL is not set: PostgreSQL tests must run in CI")
+        return None
+    return url
+
+
+def _fresh_postgres() -> str:
+    url = postgres_url()
+    if url is None:
+        pytest.skip("ADAMAS_TEST_POSTGRES_URL is not set")
+    engine = create_engine(normalize_url(url))
+    metadata.drop_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend in turn."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return _fresh_postgres()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """An empty SQLite database (for tests that are about something other than the backend)."""
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+def fixed_clock() -> int:
+    """A ledger clock stopped at ``FIXED_NOW``, so that scripted times are never in the future."""
+    from adamas.model.values import parse_time
+
+    return parse_time(FIXED_NOW, "now")
+
+
+@pytest.fixture
+def open_ledger() -> Iterator[Callable[[str], Ledger]]:
+    """Open (creating) ledgers on URLs with the fixed clock; closes them after the test."""
+    opened: list[Ledger] = []
+
+    def _open(url: str) -> Ledger:
+        ledger = Ledger.open(url, create=True, clock=fixed_clock)
+        opened.append(ledger)
+        return ledger
+
+    yield _open
+    for ledger in opened:
+        ledger.close()
+
+
+def basic_world() -> World:
+    """A world with an administrator, Botswana and Belgium authorities, a miner with a mine, a trader,
+    a manufacturer, a lab and a retailer; no lots yet. Everything registered is in ``world.events``."""
+    w = World(seed="tests")
+    w.genesis()
+    bw = w.authority("BW")
+    be = w.authority("BE")
+    w.register(bw, "miner", "BW", ["mine_operator", "exporter"])
+    w.register(bw, "trader", "BW", ["trader", "exporter", "importer"])
+    w.register(bw, "cutter", "BW", ["manufacturer", "exporter"])
+    w.register(be, "lab", "BE", ["grading_lab", "importer", "exporter"])
+    w.register(be, "shop", "BE", ["retailer", "importer"])
+    w.register(be, "be-importer", "BE", ["importer", "trader"])
+    w.site(bw, "mine-a", "mine", "BW", "miner")
+    w.site(bw, "mine-b", "mine", "BW", "miner")
+    w.site(bw, "vault-1", "vault", "BW", "trader")
+    return w
