@@ -9,33 +9,46 @@ run, their ratio, and the peak resident memory. Target (issue 2): ratio >= 0.5 o
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import nacl.signing
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from workload import build  # noqa: E402
-
-from adamas import Ledger  # noqa: E402
-from adamas.crypto import canonicalize  # noqa: E402
-from adamas.sim.world import World  # noqa: E402
+from adamas import Ledger
+from adamas.crypto import canonicalize
+from workload import build
 
 
-def verify_ceiling(envelopes: list[dict[str, object]], world_keys: dict[str, bytes]) -> float:
+def registered_keys(setup: list[dict[str, Any]]) -> dict[str, bytes]:
+    """Raw public keys by key id, as the setup events register them."""
+    keys: dict[str, bytes] = {}
+    for env in setup:
+        body = env["body"]
+        for spec in body.get("participant", body.get("administrator", {})).get("keys", []):
+            keys[spec["id"]] = base64.b64decode(spec["public_key"])
+    return keys
+
+
+def verify_ceiling(envelopes: list[dict[str, Any]], world_keys: dict[str, bytes]) -> float:
     """Signatures verified per second, one core, on the exact signed bytes of ``envelopes``."""
-    import base64
-
     jobs = []
     for env in envelopes:
         body = env["body"]
         assert isinstance(body, dict)
-        jobs.append((nacl.signing.VerifyKey(world_keys[body["key"]]), canonicalize(body),
-                     base64.b64decode(str(env["sig"]))))
+        jobs.append(
+            (
+                nacl.signing.VerifyKey(world_keys[body["key"]]),
+                canonicalize(body),
+                base64.b64decode(str(env["sig"])),
+            )
+        )
     start = time.perf_counter()
     for key, message, signature in jobs:
         key.verify(message, signature)
@@ -44,7 +57,9 @@ def verify_ceiling(envelopes: list[dict[str, object]], world_keys: dict[str, byt
 
 def main() -> None:
     """Run the benchmark and print its figures."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--db", default="sqlite:///.bench/ingest.db")
@@ -59,25 +74,21 @@ def main() -> None:
 
     t0 = time.perf_counter()
     setup, custody = build(args.events)
-    print(f"built {len(setup)} setup and {len(custody)} custody envelopes in {time.perf_counter() - t0:.1f}s",
-          file=sys.stderr)
+    print(
+        f"built {len(setup)} setup and {len(custody)} custody envelopes in {time.perf_counter() - t0:.1f}s",
+        file=sys.stderr,
+    )
     lines = [json.dumps(env).encode() for env in custody]
-    keys = {a.key.id: a.key.public_key for a in World(seed="bench").actors.values()}
-    for env in setup:
-        body = env["body"]
-        for spec in body.get("participant", body.get("administrator", {})).get("keys", []):
-            import base64
-
-            keys[spec["id"]] = base64.b64decode(spec["public_key"])
+    keys = registered_keys(setup)
 
     ledger = Ledger.open(args.db, create=True)
     for start in range(0, len(setup), args.batch):
-        outcomes = ledger.submit(setup[start:start + args.batch])
+        outcomes = ledger.submit(setup[start : start + args.batch])
         assert all(o.ok for o in outcomes), [o.to_json() for o in outcomes if not o.ok][:3]
 
     t1 = time.perf_counter()
     for start in range(0, len(lines), args.batch):
-        outcomes = ledger.submit(lines[start:start + args.batch])
+        outcomes = ledger.submit(lines[start : start + args.batch])
         bad = [o.to_json() for o in outcomes if not o.ok]
         assert not bad, bad[:3]
     elapsed = time.perf_counter() - t1
@@ -87,13 +98,19 @@ def main() -> None:
     ceiling = verify_ceiling(custody, keys)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures = {
-        "events": len(lines), "batch": args.batch, "seconds": round(elapsed, 2), "events_per_s": round(rate),
-        "verify_ceiling_per_s": round(ceiling), "ratio": round(rate / ceiling, 3), "peak_rss_mib": round(peak_mib),
+        "events": len(lines),
+        "batch": args.batch,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(rate),
+        "verify_ceiling_per_s": round(ceiling),
+        "ratio": round(rate / ceiling, 3),
+        "peak_rss_mib": round(peak_mib),
     }
     if args.json:
         print(json.dumps(figures))
     else:
-        print(f"ingest: {figures['events']} events in {figures['seconds']} s = {figures['events_per_s']} events/s")
+        print(f"ingest: {figures['events']} events in {figures['seconds']} s", end=" ")
+        print(f"= {figures['events_per_s']} events/s")
         print(f"ceiling: PyNaCl Ed25519 verify, one core = {figures['verify_ceiling_per_s']} signatures/s")
         print(f"ratio: {figures['ratio']} (target >= 0.5)")
         print(f"peak memory: {figures['peak_rss_mib']} MiB")

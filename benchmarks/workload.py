@@ -22,8 +22,9 @@ ROLES = {
 STORY_EVENTS = 18
 
 
-def build(custody_events: int, *, start: str = "2026-01-01T00:00:00Z") -> tuple[list[dict[str, Any]],
-                                                                            list[dict[str, Any]]]:
+def build(
+    custody_events: int, *, start: str = "2026-01-01T00:00:00Z"
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Return (setup envelopes, custody envelopes): 1,000 registrations, then ``custody_events`` events."""
     w = World(seed="bench", start=start, step_seconds=1)
     w.genesis()

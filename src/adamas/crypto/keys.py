@@ -107,6 +107,8 @@ def verify(public_key: bytes, message: bytes, signature_b64: str) -> bool:
         return False
     if len(signature) != SIGNATURE_SIZE or len(public_key) != PUBLIC_KEY_SIZE:
         return False
+    if base64.b64encode(signature).decode("ascii") != signature_b64:
+        return False  # a non-canonical spelling of the same bytes
     try:
         nacl.signing.VerifyKey(public_key).verify(message, signature)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):

@@ -67,7 +67,11 @@ class Ledger:
                 code="ledger.not_found",
                 field="db",
             )
-        migrate(engine)
+        try:
+            migrate(engine)
+        except AdamasError:
+            engine.dispose()
+            raise
         return cls(engine, clock=clock)
 
     @classmethod

@@ -7,6 +7,8 @@ business of :mod:`adamas.model.rules`. Every refusal here is an ``InputError`` w
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Callable
@@ -127,8 +129,12 @@ def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
     body_bytes = canonicalize_plain(body)
     # RFC 8785 sorts the members ("body" < "sig") and a base64 string needs no escaping, so the canonical
     # envelope is the canonical body spliced into a fixed frame: one canonicalization instead of two.
-    if not _BASE64.fullmatch(sig):
-        raise InputError("sig must be standard padded base64", code="envelope.malformed", field="sig")
+    # Only the canonical base64 spelling: otherwise unused trailing bits would give one signed event
+    # several distinct leaves.
+    if not _canonical_base64(sig):
+        raise InputError(
+            "sig must be canonical standard padded base64", code="envelope.malformed", field="sig"
+        )
     leaf = b'{"body":' + body_bytes + b',"sig":"' + sig.encode("ascii") + b'"}'
     if len(leaf) > MAX_ENVELOPE_BYTES:
         raise InputError(
@@ -163,6 +169,15 @@ def parse_body(body: dict[str, Any]) -> Event:
     fields = parser(r)
     r.done()
     return Event(type=type_, id=event_id, actor=actor, key=key, time=time[0], time_ns=time[1], fields=fields)
+
+
+def _canonical_base64(text: str) -> bool:
+    if not _BASE64.fullmatch(text):
+        return False
+    try:
+        return base64.b64encode(base64.b64decode(text, validate=True)).decode("ascii") == text
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -247,13 +262,15 @@ def _participant_status(r: Reader) -> dict[str, Any]:
 def _key_add(r: Reader) -> dict[str, Any]:
     from adamas.crypto import key_id, public_key_from_b64
 
-    k = r.child("key")
+    # EVENTS.md names the new key `key`, which is also the header's signing key id; the new key travels as
+    # `new_key` (docs/refusals.md, "Choices").
+    k = r.child("new_key")
     kid = k.req_string("id", pattern=KEY_ID, what="key id")
     pub = public_key_from_b64(k.req_string("public_key", max_len=64), field=k.where("public_key"))
     if key_id(pub) != kid:
-        raise InputError(f"key.id {kid} is not the key id of that public key", field="key.id")
+        raise InputError(f"new_key.id {kid} is not the key id of that public key", field="new_key.id")
     k.done()
-    return {"participant": r.ident("participant"), "key": KeySpec(kid, pub)}
+    return {"participant": r.ident("participant"), "new_key": KeySpec(kid, pub)}
 
 
 def _key_revoke(r: Reader) -> dict[str, Any]:

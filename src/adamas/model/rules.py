@@ -279,8 +279,8 @@ def _key_add(event: Event, state: State) -> None:
         raise _refuse(
             "actor.not_authorized", f"only {target.id} or its registrar may add its keys", "participant"
         )
-    spec = event.fields["key"]
-    _check_new_keys(state, [spec], "key.id")
+    spec = event.fields["new_key"]
+    _check_new_keys(state, [spec], "new_key.id")
     state.put_key(Key(spec.id, target.id, spec.public_key, event.id))
 
 
