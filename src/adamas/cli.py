@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from adamas.crypto import generate_key, load_private_key, save_private_key
+from adamas.crypto import canonicalize, generate_key, load_private_key, save_private_key
 from adamas.errors import AdamasError, InputError, NotFoundError, StorageError
 from adamas.ledger import Ledger, LotView, Trace
 from adamas.model.signing import sign_body
@@ -154,7 +154,9 @@ def sign(
     try:
         signer = load_private_key(key)
         for item in _bodies(_read_text(body)):
-            sys.stdout.write(json.dumps(sign_body(item, signer, actor=actor), ensure_ascii=False) + "\n")
+            # Canonical JSON lines: the ledger then parses each envelope once.
+            envelope = canonicalize(sign_body(item, signer, actor=actor))
+            sys.stdout.write(envelope.decode("utf-8") + "\n")
     except AdamasError as exc:
         _fail(exc)
 
@@ -342,7 +344,8 @@ def demo(
     for share in result.origin:
         table.add_row(share.site_name or share.site, share.country or "-", f"{share.carats:.2f}")
     out.print(table)
-    out.print(f"\nTry: adamas trace {star} --db {db}    adamas lot history {star} --db {db}")
+    out.print(f"\nTry (after `. .venv/bin/activate`): adamas trace {star} --db {db}")
+    out.print(f"                                  adamas lot history {star} --db {db}")
 
 
 def main() -> None:

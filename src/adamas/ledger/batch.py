@@ -12,10 +12,11 @@ import json
 from collections.abc import Iterable
 from typing import Any, Final
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, select
 
 from adamas.model.records import Flag, Key, Lot, Participant, Shipment, Site
 from adamas.store import schema
+from adamas.store.bulk import insert_rows, update_rows
 from adamas.store.rows import TABLES, load
 
 __all__ = ["BatchState"]
@@ -122,9 +123,12 @@ class BatchState:
 
     def begin_event(self) -> None:
         """Start recording the changes of one event."""
-        self._undo.clear()
-        self._touched.clear()
-        self._event_flags.clear()
+        if self._undo:
+            self._undo = []
+        if self._touched:
+            self._touched = {}
+        if self._event_flags:
+            self._event_flags = []
 
     def end_event(self, seq: int) -> None:
         """Keep the event's changes, recording the lots it touched and its flags under leaf ``seq``."""
@@ -170,17 +174,12 @@ class BatchState:
                     new_rows.append(to_row(record))
                     if kind == "lot":
                         edges.extend({"parent": p, "child": record_id} for p in record.parents)
-            if new_rows:
-                conn.execute(insert(table), new_rows)
-            if changed_rows:
-                conn.execute(table.update().where(table.c.id == bindparam("_id")), changed_rows)
+            insert_rows(conn, table, new_rows)
+            update_rows(conn, table, changed_rows)
             self._stored[kind].update(self._dirty[kind])
             self._dirty[kind].clear()
-        if edges:
-            conn.execute(insert(schema.lot_edges), edges)
-        if self.lot_events:
-            conn.execute(insert(schema.lot_events), self.lot_events)
-        if self.flags:
-            conn.execute(insert(schema.flags), self.flags)
+        insert_rows(conn, schema.lot_edges, edges)
+        insert_rows(conn, schema.lot_events, self.lot_events)
+        insert_rows(conn, schema.flags, self.flags)
         self.lot_events = []
         self.flags = []

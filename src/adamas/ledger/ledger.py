@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from adamas.crypto import KeyPair, canonicalize
@@ -26,6 +26,7 @@ from adamas.model.events import Envelope, parse_envelope
 from adamas.model.rules import apply, authenticate
 from adamas.model.values import format_time_ns
 from adamas.store import schema
+from adamas.store.bulk import insert_rows
 from adamas.store.database import HEAD, begin_write, is_initialized, migrate, open_engine
 from adamas.store.rows import load
 
@@ -203,7 +204,7 @@ class Ledger:
                         for o in outcomes
                     ]
                 if rows:
-                    conn.execute(insert(schema.events), rows)
+                    insert_rows(conn, schema.events, rows)
                     state.write()
                     conn.execute(
                         update(schema.meta)

@@ -100,18 +100,19 @@ class Envelope:
 
 
 def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
-    """Parse one envelope from JSON text (or an already decoded object); refuse anything malformed."""
+    """Parse one envelope from JSON text (or an already decoded object); refuse anything malformed.
+
+    Text that is already the canonical envelope (as ``adamas sign`` writes it) is parsed once; any other
+    spelling is parsed a second time to refuse duplicate member names, which canonical text cannot hold.
+    """
+    raw: bytes | None = None
     if isinstance(data, dict):
         obj: Any = data
     else:
-        if isinstance(data, bytes) and len(data) > 4 * MAX_ENVELOPE_BYTES:
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        if len(raw) > 4 * MAX_ENVELOPE_BYTES:
             raise InputError("the envelope is far larger than 65,535 bytes", code="envelope.too_large")
-        try:
-            obj = json.loads(data, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
-        except InputError:
-            raise
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InputError(f"the envelope is not valid JSON: {exc}", code="envelope.malformed") from exc
+        obj = _loads(raw, strict=False)
     if not isinstance(obj, dict):
         raise InputError('an envelope is a JSON object {"body": ..., "sig": ...}', code="envelope.malformed")
     unknown = obj.keys() - {"body", "sig"}
@@ -121,21 +122,26 @@ def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
     sig = obj.get("sig")
     if not isinstance(sig, str) or not 80 <= len(sig) <= 100:
         raise InputError("sig must be a base64 Ed25519 signature", code="envelope.malformed", field="sig")
-    body = obj.get("body")
-    if not isinstance(body, dict):
-        raise InputError("body must be a JSON object", code="envelope.malformed", field="body")
-    event = parse_body(body)
-    # The schema admits only plain values (no floats, bounded integers, ASCII member names).
-    body_bytes = canonicalize_plain(body)
-    # RFC 8785 sorts the members ("body" < "sig") and a base64 string needs no escaping, so the canonical
-    # envelope is the canonical body spliced into a fixed frame: one canonicalization instead of two.
     # Only the canonical base64 spelling: otherwise unused trailing bits would give one signed event
     # several distinct leaves.
     if not _canonical_base64(sig):
         raise InputError(
             "sig must be canonical standard padded base64", code="envelope.malformed", field="sig"
         )
-    leaf = b'{"body":' + body_bytes + b',"sig":"' + sig.encode("ascii") + b'"}'
+    body = obj.get("body")
+    if not isinstance(body, dict):
+        raise InputError("body must be a JSON object", code="envelope.malformed", field="body")
+    try:
+        body_bytes: bytes | None = canonicalize_plain(body)
+    except InputError:
+        body_bytes = None  # not plain: the schema below refuses it with the precise field
+    if raw is not None and (body_bytes is None or raw.strip() != _frame(body_bytes, sig)):
+        _loads(raw, strict=True)
+    event = parse_body(body)
+    # The schema admits only plain values (no floats, bounded integers, ASCII member names), for which
+    # canonicalize_plain writes exactly RFC 8785.
+    assert body_bytes is not None
+    leaf = _frame(body_bytes, sig)
     if len(leaf) > MAX_ENVELOPE_BYTES:
         raise InputError(
             f"the canonical envelope has {len(leaf)} bytes; at most {MAX_ENVELOPE_BYTES} are allowed",
@@ -143,6 +149,27 @@ def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
             size=len(leaf),
         )
     return Envelope(event=event, sig=sig, body=body, body_bytes=body_bytes, leaf=leaf)
+
+
+def _frame(body_bytes: bytes, sig: str) -> bytes:
+    """The canonical envelope around a canonical body.
+
+    RFC 8785 sorts the members ("body" < "sig") and a base64 string needs no escaping, so the canonical
+    envelope is the canonical body spliced into a fixed frame: one canonicalization instead of two.
+    """
+    return b'{"body":' + body_bytes + b',"sig":"' + sig.encode("ascii") + b'"}'
+
+
+def _loads(raw: bytes, *, strict: bool) -> Any:
+    """Decode JSON text; ``strict`` also refuses duplicate member names."""
+    try:
+        if strict:
+            return json.loads(raw, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+        return _DECODER.decode(raw.decode("utf-8"))
+    except InputError:
+        raise
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"the envelope is not valid JSON: {exc}", code="envelope.malformed") from exc
 
 
 def parse_body(body: dict[str, Any]) -> Event:
@@ -171,6 +198,13 @@ def parse_body(body: dict[str, Any]) -> Event:
     return Event(type=type_, id=event_id, actor=actor, key=key, time=time[0], time_ns=time[1], fields=fields)
 
 
+def _no_constant(name: str) -> Any:
+    raise InputError(f"{name} is not JSON", code="envelope.malformed")
+
+
+_DECODER: Final = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def _canonical_base64(text: str) -> bool:
     if not _BASE64.fullmatch(text):
         return False
@@ -189,10 +223,6 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 raise InputError(f"the JSON object has the field {name!r} twice", code="envelope.malformed")
             seen.add(name)
     return out
-
-
-def _no_constant(name: str) -> Any:
-    raise InputError(f"{name} is not JSON", code="envelope.malformed")
 
 
 # --- type-specific fields -------------------------------------------------------------------------------

@@ -98,6 +98,7 @@ def format_time_ns(value: int) -> str:
 
 
 _ONE_SECOND: Final = datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC) - _EPOCH
+_MISSING: Final = object()
 
 
 class Reader:
@@ -144,17 +145,22 @@ class Reader:
         what: str = "",
     ) -> str | None:
         """A string field, optionally matching ``pattern``."""
-        value = self.raw(name, required=required)
-        if value is None and not required:
-            return None
-        where = self.where(name)
-        if not isinstance(value, str):
-            raise InputError(f"{where} must be a string", field=where)
-        if pattern is not None and not pattern.fullmatch(value):
+        # The hottest path of ingest: the field path is only spelled out for a refusal.
+        self._seen.add(name)
+        value = self._obj.get(name, _MISSING)
+        if type(value) is str:
+            if len(value) <= max_len and (pattern is None or pattern.fullmatch(value) is not None):
+                return value
+            where = self.where(name)
+            if len(value) > max_len:
+                raise InputError(f"{where} is longer than {max_len} characters", field=where)
             raise InputError(f"{where} is not a valid {what or name}: {value!r}", field=where)
-        if len(value) > max_len:
-            raise InputError(f"{where} is longer than {max_len} characters", field=where)
-        return value
+        if value is _MISSING or value is None:
+            if not required:
+                return None
+            if value is _MISSING:
+                raise InputError(f"{self.where(name)} is required", field=self.where(name))
+        raise InputError(f"{self.where(name)} must be a string", field=self.where(name))
 
     def req_string(
         self, name: str, *, pattern: re.Pattern[str] | None = None, max_len: int = 1000, what: str = ""

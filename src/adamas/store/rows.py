@@ -33,8 +33,12 @@ CHUNK: Final = 500
 T = TypeVar("T")
 
 
+_DECODE: Final = json.JSONDecoder().decode
+_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value) if value else ("{}" if isinstance(value, dict) else "[]")
 
 
 def participant_to_row(p: Participant) -> dict[str, Any]:
@@ -122,14 +126,14 @@ def lot_from_row(row: Row[Any]) -> Lot:
         stones=row.stones,
         holder=row.holder,
         state=row.state,
-        origin=json.loads(row.origin),
-        parents=tuple(json.loads(row.parents)),
+        origin=_DECODE(row.origin),
+        parents=tuple(_DECODE(row.parents)),
         event=row.event,
         last_time_ns=row.last_time_ns,
         value=row.value,
         shipment=row.shipment,
         frozen_from=row.frozen_from,
-        details=json.loads(row.details),
+        details=_DECODE(row.details) if row.details != "{}" else {},
     )
 
 
