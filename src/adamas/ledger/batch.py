@@ -19,18 +19,24 @@ from adamas.store import schema
 from adamas.store.bulk import insert_rows, update_rows
 from adamas.store.rows import TABLES, load
 
-__all__ = ["BatchState"]
+__all__ = ["REGISTRY_KINDS", "BatchState", "Registry"]
 
 _ABSENT: Final = object()
+REGISTRY_KINDS: Final = ("participant", "key", "site")
+Registry = dict[str, dict[str, Any]]
+"""Records by kind and id, ``None`` for an id known to be absent."""
 
 
 class BatchState:
     """A write-back cache of ledger state over one database transaction."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, registry: Registry | None = None) -> None:
         self._conn = conn
         self._cache: dict[str, dict[str, Any]] = {kind: {} for kind in TABLES}
         self._stored: dict[str, set[str]] = {kind: set() for kind in TABLES}
+        for kind, records in (registry or {}).items():
+            self._cache[kind] = dict(records)
+            self._stored[kind] = {record_id for record_id, record in records.items() if record is not None}
         self._dirty: dict[str, set[str]] = {kind: set() for kind in TABLES}
         self._undo: list[tuple[str, str, Any, bool]] = []
         self._touched: dict[str, None] = {}
@@ -157,6 +163,13 @@ class BatchState:
             if not was_dirty:
                 self._dirty[kind].discard(record_id)
         self.begin_event()
+
+    def registry(self) -> Registry:
+        """Participants, keys and sites as this state knows them (all committed after ``write``).
+
+        A ledger keeps them for its next batch; they are few, and change only through events.
+        """
+        return {kind: dict(self._cache[kind]) for kind in REGISTRY_KINDS}
 
     # --- writing ------------------------------------------------------------------------------------------
 

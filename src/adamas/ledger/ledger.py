@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from adamas.crypto import KeyPair, canonicalize
 from adamas.errors import AdamasError, ConflictError, InputError, NotFoundError, StorageError
 from adamas.ledger import queries
-from adamas.ledger.batch import BatchState
+from adamas.ledger.batch import BatchState, Registry
 from adamas.ledger.outcome import Outcome
 from adamas.ledger.verify import SignatureVerifier, VerifyWorker
 from adamas.ledger.views import HistoryEntry, LotView, Trace
@@ -54,6 +54,7 @@ class Ledger:
         self._clock: Clock = clock or time.time_ns
         self._pool: VerifyWorker | None = None
         self._public_keys: dict[str, bytes] = {}
+        self._registry: tuple[int, Registry] | None = None
 
     # --- opening ------------------------------------------------------------------------------------------
 
@@ -212,7 +213,9 @@ class Ledger:
                         .values(value=str(head + len(rows)))
                     )
         except SQLAlchemyError as exc:
+            self._registry = None
             raise StorageError(f"the batch could not be stored: {exc.__class__.__name__}: {exc}") from exc
+        self._registry = (head + len(rows), state.registry())
         return outcomes
 
     def _verifier(self, conn: Connection | None = None) -> SignatureVerifier:
@@ -253,7 +256,10 @@ class Ledger:
         ``now_ns`` None (a replay of stored events) skips the clock check and the duplicate lookup.
         """
         envelopes = [p for p in parsed if isinstance(p, Envelope)]
-        state = BatchState(conn)
+        # The registry this ledger committed last is still the database's if no one has written since:
+        # with one sequencer, an unchanged head means unchanged tables.
+        registry = self._registry[1] if self._registry is not None and self._registry[0] == head else None
+        state = BatchState(conn, registry=registry)
         known = {} if now_ns is None else self._known_events(conn, [e.event.id for e in envelopes])
         self._preload(state, envelopes)
         outcomes: list[Outcome] = []
@@ -368,6 +374,7 @@ class Ledger:
         events were altered, and the rebuild stops with a ``StorageError`` naming it.
         """
         total = self.size
+        self._registry = None
         try:
             with begin_write(self._engine) as conn:
                 self._lock_head(conn)
