@@ -1,0 +1,490 @@
+"""Custody rules: production, splits, merges, shipments, receipts, manufacturing, grading, assembly, sales,
+freezes (EVENTS.md, "Custody"). Every check of an event runs before its first change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Final
+
+from adamas.model.checks import (
+    STATE_CODES,
+    actor_of,
+    carry,
+    check_time_order,
+    existing_lot,
+    flag,
+    held_lot,
+    is_admin,
+    new_lot_id,
+    percent,
+    refuse,
+    registered,
+    require_role,
+)
+from adamas.model.events import Event, OutputSpec
+from adamas.model.origin import mix
+from adamas.model.records import POLISHED_KINDS, ROUGH_KINDS, Lot, Shipment
+from adamas.model.state import State
+from adamas.model.values import Hundredths, format_hundredths
+
+__all__ = ["CUSTODY_HANDLERS"]
+
+MAX_SPLIT_LOSS_PER_MILLE: Final = 10  # 1% of the parent
+REFUSED_YIELD_PERCENT: Final = 70
+FLAGGED_YIELD_PERCENT: Final = 55
+RECEIVE_TOLERANCE_PER_MILLE: Final = 1  # 0.1%
+GRADE_TOLERANCE: Final = 1  # 0.01 ct
+
+
+def _lot_register(event: Event, state: State) -> None:
+    spec = event.fields["lot"]
+    require_role(event, state, "mine_operator")
+    site = state.site(spec["site"])
+    if site is None:
+        raise refuse("site.unknown", f"there is no site {spec['site']}", "lot.site")
+    if site.kind != "mine":
+        raise refuse("site.not_mine", f"site {site.id} is a {site.kind}; only a mine produces", "lot.site")
+    if site.operator != event.actor:
+        raise refuse("actor.not_authorized", f"site {site.id} is operated by {site.operator}", "lot.site")
+    if spec["kind"] == "rough_stone" and spec["stones"] != 1:
+        raise refuse("event.schema", "a rough_stone lot is one stone", "lot.stones")
+    for name in ("mined_from", "mined_to"):
+        if spec[name] is not None and spec[name][1] > event.time_ns:
+            raise refuse("event.schema", f"lot.{name} is after the event's time", f"lot.{name}")
+    if spec["mined_from"] and spec["mined_to"] and spec["mined_from"][1] > spec["mined_to"][1]:
+        raise refuse("event.schema", "lot.mined_from is after lot.mined_to", "lot.mined_from")
+    new_lot_id(state, spec["id"], "lot.id", set())
+    state.put_lot(
+        Lot(
+            id=spec["id"],
+            kind=spec["kind"],
+            carats=spec["carats"],
+            stones=spec["stones"],
+            holder=event.actor,
+            state="held",
+            origin={site.id: spec["carats"]},
+            parents=(),
+            event=event.id,
+            last_time_ns=event.time_ns,
+            value=spec["value"],
+        )
+    )
+
+
+def _consume(state: State, lot: Lot, event: Event) -> None:
+    state.put_lot(replace(lot, state="consumed", last_time_ns=event.time_ns))
+
+
+def _lot_split(event: Event, state: State) -> None:
+    parent = held_lot(event, state, event.fields["lot"], "lot")
+    if parent.kind not in ROUGH_KINDS:
+        raise refuse(
+            "custody.kind_mismatch",
+            f"lot {parent.id} is {parent.kind}; only rough is split "
+            "(polished stones are manufactured, jewels assembled)",
+            "lot",
+        )
+    into: list[OutputSpec] = event.fields["into"]
+    loss: Hundredths = event.fields["loss"]
+    taken: set[str] = set()
+    for i, part in enumerate(into):
+        new_lot_id(state, part.id, f"into[{i}].id", taken)
+    total = sum(p.carats or 0 for p in into) + loss
+    if total != parent.carats:
+        raise refuse(
+            "mass.not_conserved",
+            f"the parts and the loss weigh {format_hundredths(total)} ct; lot {parent.id} weighs "
+            f"{format_hundredths(parent.carats)} ct",
+            "into",
+            expected=format_hundredths(parent.carats),
+            actual=format_hundredths(total),
+        )
+    if loss * 1000 > parent.carats * MAX_SPLIT_LOSS_PER_MILLE:
+        raise refuse(
+            "mass.not_conserved",
+            f"a loss of {format_hundredths(loss)} ct is {percent(loss, parent.carats)} of the lot; "
+            "at most 1% may be lost in a split",
+            "loss",
+        )
+    stones = [p.stones for p in into if p.stones is not None]
+    if parent.stones is not None and sum(stones) > parent.stones:
+        raise refuse(
+            "mass.not_conserved",
+            f"the parts hold {sum(stones)} stones; lot {parent.id} has {parent.stones}",
+            "into",
+        )
+    origins = carry(parent, [p.carats or 0 for p in into], loss)
+    _consume(state, parent, event)
+    for part, origin in zip(into, origins, strict=True):
+        state.put_lot(
+            Lot(
+                id=part.id,
+                kind="rough_stone" if parent.kind == "rough_stone" or part.stones == 1 else "rough_parcel",
+                carats=part.carats or 0,
+                stones=part.stones,
+                holder=event.actor,
+                state="held",
+                origin=origin,
+                parents=(parent.id,),
+                event=event.id,
+                last_time_ns=event.time_ns,
+                value=part.value,
+            )
+        )
+
+
+def _kind_class(kind: str) -> str:
+    return "rough" if kind in ROUGH_KINDS else kind
+
+
+def _lot_merge(event: Event, state: State) -> None:
+    ids: Sequence[str] = event.fields["lots"]
+    if len(ids) < 2:
+        raise refuse("event.schema", "a merge takes at least two lots", "lots")
+    lots = [held_lot(event, state, lot_id, f"lots[{i}]") for i, lot_id in enumerate(ids)]
+    classes = {_kind_class(lot.kind) for lot in lots}
+    if len(classes) != 1 or "jewel" in classes:
+        raise refuse(
+            "custody.kind_mismatch",
+            "a merge takes lots of one kind class (rough with rough, polished with polished)",
+            "lots",
+            kinds=sorted({lot.kind for lot in lots}),
+        )
+    into: OutputSpec = event.fields["into"]
+    new_lot_id(state, into.id, "into.id", set())
+    total = sum(lot.carats for lot in lots)
+    if into.carats is not None and into.carats != total:
+        raise refuse(
+            "mass.not_conserved",
+            f"into.carats is {format_hundredths(into.carats)}; the lots weigh {format_hundredths(total)}",
+            "into.carats",
+            expected=format_hundredths(total),
+            actual=format_hundredths(into.carats),
+        )
+    counts = [lot.stones for lot in lots]
+    stones = (
+        into.stones
+        if into.stones is not None
+        else (sum(c for c in counts if c is not None) if all(c is not None for c in counts) else None)
+    )
+    for lot in lots:
+        _consume(state, lot, event)
+    kind = "rough_parcel" if classes == {"rough"} else lots[0].kind
+    state.put_lot(
+        Lot(
+            id=into.id,
+            kind=kind,
+            carats=total,
+            stones=stones,
+            holder=event.actor,
+            state="held",
+            origin=mix(lot.origin for lot in lots),
+            parents=tuple(ids),
+            event=event.id,
+            last_time_ns=event.time_ns,
+            value=into.value,
+        )
+    )
+
+
+def _lot_ship(event: Event, state: State) -> None:
+    fields = event.fields
+    actor = actor_of(event, state)
+    lots = [held_lot(event, state, lot_id, f"lots[{i}]") for i, lot_id in enumerate(fields["lots"])]
+    if state.shipment(fields["shipment"]) is not None:
+        raise refuse(
+            "custody.shipment_exists", f"shipment id {fields['shipment']} is already taken", "shipment"
+        )
+    to = registered(state, fields["to"], "to")
+    if to.id == actor.id:
+        raise refuse("event.schema", "a lot is shipped to someone else", "to")
+    if not to.active:
+        raise refuse("actor.suspended", f"{to.id} is {to.status}; nothing may be shipped to it", "to")
+    cross_border = actor.country != to.country
+    if cross_border and any(lot.kind in ROUGH_KINDS for lot in lots):
+        if "exporter" not in actor.roles:
+            raise refuse(
+                "actor.not_authorized",
+                f"rough leaves {actor.country} only with an exporter; {actor.id} is not one",
+                "actor",
+            )
+        if "importer" not in to.roles:
+            raise refuse(
+                "actor.not_authorized",
+                f"rough enters {to.country} only through an importer; {to.id} is not one",
+                "to",
+            )
+        # Certificates arrive with the certificate.* events; until then no certificate can back a shipment.
+        number = fields["certificate"]
+        raise refuse(
+            "certificate.required",
+            f"rough crossing from {actor.country} to {to.country} needs an issued Kimberley Process "
+            + ("certificate" if number is None else f"certificate; {number} is not one"),
+            "certificate",
+        )
+    for lot in lots:
+        state.put_lot(
+            replace(lot, state="in_transit", shipment=fields["shipment"], last_time_ns=event.time_ns)
+        )
+    state.put_shipment(
+        Shipment(
+            id=fields["shipment"],
+            sender=actor.id,
+            to=to.id,
+            lots=tuple(fields["lots"]),
+            event=event.id,
+            certificate=fields["certificate"],
+            seal=fields["seal"],
+        )
+    )
+
+
+def _lot_receive(event: Event, state: State) -> None:
+    fields = event.fields
+    shipment = state.shipment(fields["shipment"])
+    if shipment is None:
+        raise refuse("custody.unknown_shipment", f"there is no shipment {fields['shipment']}", "shipment")
+    if shipment.to != event.actor:
+        raise refuse(
+            "actor.not_authorized", f"shipment {shipment.id} is addressed to {shipment.to}", "shipment"
+        )
+    if shipment.received_event is not None:
+        raise refuse("custody.already_received", f"shipment {shipment.id} was received already", "shipment")
+    weighed = dict(fields["lots"])
+    if set(weighed) != set(shipment.lots):
+        raise refuse(
+            "custody.shipment_mismatch",
+            f"shipment {shipment.id} holds lots {', '.join(shipment.lots)}; the receipt names "
+            f"{', '.join(weighed)}",
+            "lots",
+        )
+    lots = []
+    for i, lot_id in enumerate(shipment.lots):
+        lot = existing_lot(state, lot_id, f"lots[{i}]")
+        if lot.state == "frozen":
+            raise refuse("custody.frozen", f"lot {lot.id} is frozen by an authority", f"lots[{i}]")
+        check_time_order(event, lot, f"lots[{i}]")
+        lots.append(lot)
+    for lot in lots:
+        arrived = weighed[lot.id]
+        details = dict(lot.details)
+        if abs(arrived - lot.carats) * 1000 > lot.carats * RECEIVE_TOLERANCE_PER_MILLE:
+            details["weighed_on_arrival"] = format_hundredths(arrived)
+            flag(
+                state,
+                event,
+                "receive.weight_mismatch",
+                f"lot {lot.id} weighed {format_hundredths(arrived)} ct on arrival; it left with "
+                f"{format_hundredths(lot.carats)} ct",
+                lot=lot.id,
+                expected=format_hundredths(lot.carats),
+                actual=format_hundredths(arrived),
+            )
+        state.put_lot(
+            replace(
+                lot,
+                state="held",
+                holder=event.actor,
+                shipment=None,
+                last_time_ns=event.time_ns,
+                details=details,
+            )
+        )
+    if not fields["seal_intact"]:
+        flag(
+            state,
+            event,
+            "receive.seal_broken",
+            f"shipment {shipment.id} arrived with a broken seal",
+            seal=shipment.seal,
+        )
+    state.put_shipment(replace(shipment, received_event=event.id))
+
+
+def _lot_manufacture(event: Event, state: State) -> None:
+    require_role(event, state, "manufacturer")
+    rough = held_lot(event, state, event.fields["lot"], "lot")
+    if rough.kind not in ROUGH_KINDS:
+        raise refuse(
+            "custody.kind_mismatch", f"lot {rough.id} is {rough.kind}; only rough is manufactured", "lot"
+        )
+    into: list[OutputSpec] = event.fields["into"]
+    remainder: list[OutputSpec] = event.fields["remainder"]
+    taken: set[str] = set()
+    for name, specs in (("into", into), ("remainder", remainder)):
+        for i, spec in enumerate(specs):
+            new_lot_id(state, spec.id, f"{name}[{i}].id", taken)
+    polished = sum(p.carats or 0 for p in into)
+    rest = sum(p.carats or 0 for p in remainder)
+    if polished + rest > rough.carats:
+        raise refuse(
+            "mass.not_conserved",
+            f"the outputs weigh {format_hundredths(polished + rest)} ct, more than the "
+            f"{format_hundredths(rough.carats)} ct of rough lot {rough.id}",
+            "into",
+            expected=f"<= {format_hundredths(rough.carats)}",
+            actual=format_hundredths(polished + rest),
+        )
+    if polished * 100 > rough.carats * REFUSED_YIELD_PERCENT:
+        raise refuse(
+            "mass.implausible_yield",
+            f"a polished yield of {percent(polished, rough.carats)} of the rough is implausible "
+            "(more than 70%)",
+            "into",
+            yield_percent=percent(polished, rough.carats),
+        )
+    if polished * 100 > rough.carats * FLAGGED_YIELD_PERCENT:
+        flag(
+            state,
+            event,
+            "manufacture.high_yield",
+            f"polished yield {percent(polished, rough.carats)} of lot {rough.id} is above 55%: "
+            "a substitution signal",
+            lot=rough.id,
+            yield_percent=percent(polished, rough.carats),
+        )
+    outputs = [*into, *remainder]
+    origins = carry(rough, [p.carats or 0 for p in outputs], rough.carats - polished - rest)
+    _consume(state, rough, event)
+    for spec, origin in zip(outputs, origins, strict=True):
+        assert spec.kind is not None and spec.carats is not None
+        state.put_lot(
+            Lot(
+                id=spec.id,
+                kind=spec.kind,
+                carats=spec.carats,
+                stones=spec.stones
+                or (1 if spec.kind in POLISHED_KINDS or spec.kind == "rough_stone" else None),
+                holder=event.actor,
+                state="held",
+                origin=origin,
+                parents=(rough.id,),
+                event=event.id,
+                last_time_ns=event.time_ns,
+            )
+        )
+
+
+def _lot_grade(event: Event, state: State) -> None:
+    require_role(event, state, "grading_lab")
+    lot = held_lot(event, state, event.fields["lot"], "lot")
+    if lot.kind not in POLISHED_KINDS:
+        raise refuse(
+            "custody.kind_mismatch", f"lot {lot.id} is {lot.kind}; a lab grades polished stones", "lot"
+        )
+    report = dict(event.fields["report"])
+    if abs(report["carats"] - lot.carats) > GRADE_TOLERANCE:
+        flag(
+            state,
+            event,
+            "grade.weight_mismatch",
+            f"report {report['number']} says {format_hundredths(report['carats'])} ct; lot {lot.id} weighs "
+            f"{format_hundredths(lot.carats)} ct",
+            lot=lot.id,
+            expected=format_hundredths(lot.carats),
+            actual=format_hundredths(report["carats"]),
+        )
+    if not report["natural"]:
+        flag(
+            state,
+            event,
+            "grade.not_natural",
+            f"report {report['number']} finds lot {lot.id} is not a natural diamond (substitution)",
+            lot=lot.id,
+        )
+    report["carats"] = format_hundredths(report["carats"])
+    details = dict(lot.details)
+    details["grading"] = {k: v for k, v in report.items() if v is not None}
+    state.put_lot(replace(lot, details=details, last_time_ns=event.time_ns))
+
+
+def _lot_assemble(event: Event, state: State) -> None:
+    ids: Sequence[str] = event.fields["lots"]
+    lots = [held_lot(event, state, lot_id, f"lots[{i}]") for i, lot_id in enumerate(ids)]
+    for i, lot in enumerate(lots):
+        if lot.kind not in POLISHED_KINDS:
+            raise refuse(
+                "custody.kind_mismatch",
+                f"lot {lot.id} is {lot.kind}; a jewel is set with polished stones",
+                f"lots[{i}]",
+            )
+    into: OutputSpec = event.fields["into"]
+    new_lot_id(state, into.id, "into.id", set())
+    for lot in lots:
+        _consume(state, lot, event)
+    state.put_lot(
+        Lot(
+            id=into.id,
+            kind="jewel",
+            carats=sum(lot.carats for lot in lots),
+            stones=sum(lot.stones or 1 for lot in lots),
+            holder=event.actor,
+            state="held",
+            origin=mix(lot.origin for lot in lots),
+            parents=tuple(ids),
+            event=event.id,
+            last_time_ns=event.time_ns,
+            details={"description": into.description},
+        )
+    )
+
+
+def _lot_sell(event: Event, state: State) -> None:
+    require_role(event, state, "retailer")
+    lot = held_lot(event, state, event.fields["lot"], "lot")
+    if lot.kind not in POLISHED_KINDS | {"jewel"}:
+        raise refuse(
+            "custody.kind_mismatch",
+            f"lot {lot.id} is {lot.kind}; a retailer sells polished stones and jewels",
+            "lot",
+        )
+    state.put_lot(replace(lot, state="sold", last_time_ns=event.time_ns))
+
+
+def _may_freeze(event: Event, state: State, lot: Lot) -> None:
+    actor = actor_of(event, state)
+    if is_admin(actor):
+        return
+    holder = state.participant(lot.holder)
+    country = holder.country if holder is not None else None
+    if "authority" not in actor.roles or actor.country != country:
+        raise refuse(
+            "actor.not_authorized",
+            f"only the authority of {country} (where lot {lot.id} is) or the administrator may do this",
+            "lot",
+        )
+
+
+def _lot_freeze(event: Event, state: State) -> None:
+    lot = existing_lot(state, event.fields["lot"], "lot")
+    _may_freeze(event, state, lot)
+    if lot.state in ("consumed", "sold", "frozen"):
+        code, what = STATE_CODES[lot.state]
+        raise refuse(code, f"lot {lot.id} {what}", "lot")
+    check_time_order(event, lot, "lot")
+    state.put_lot(replace(lot, state="frozen", frozen_from=lot.state, last_time_ns=event.time_ns))
+
+
+def _lot_release(event: Event, state: State) -> None:
+    lot = existing_lot(state, event.fields["lot"], "lot")
+    _may_freeze(event, state, lot)
+    if lot.state != "frozen":
+        raise refuse("custody.not_frozen", f"lot {lot.id} is not frozen", "lot")
+    check_time_order(event, lot, "lot")
+    state.put_lot(replace(lot, state=lot.frozen_from or "held", frozen_from=None, last_time_ns=event.time_ns))
+
+
+CUSTODY_HANDLERS: Final[dict[str, Callable[[Event, State], None]]] = {
+    "lot.register": _lot_register,
+    "lot.split": _lot_split,
+    "lot.merge": _lot_merge,
+    "lot.ship": _lot_ship,
+    "lot.receive": _lot_receive,
+    "lot.manufacture": _lot_manufacture,
+    "lot.grade": _lot_grade,
+    "lot.assemble": _lot_assemble,
+    "lot.sell": _lot_sell,
+    "lot.freeze": _lot_freeze,
+    "lot.release": _lot_release,
+}
