@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SOURCES := src tests benchmarks scripts
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench bench-ingest bench-log install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: bench-ingest bench-log
+
+bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+
+bench-log: $(STAMP)
+	$(BIN)/python benchmarks/log.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -12,6 +12,8 @@ from adamas.cli import app
 
 DOCUMENTED = {
     "AdamasError",
+    "AuditFault",
+    "AuditReport",
     "ConflictError",
     "HistoryEntry",
     "InputError",
@@ -21,15 +23,19 @@ DOCUMENTED = {
     "NotFoundError",
     "OriginShare",
     "Outcome",
+    "Receipt",
     "RuleError",
     "StorageError",
+    "TilesExport",
     "Trace",
     "TraceNode",
     "VerificationError",
+    "audit",
     "generate_key",
     "load_private_key",
     "save_private_key",
     "sign_body",
+    "verify_receipt",
 }
 
 

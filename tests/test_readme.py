@@ -87,7 +87,7 @@ def test_readme_tour_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("ADAMAS_DB", raising=False)
     runner = CliRunner()
     lines = tour_lines()
-    assert len(lines) >= 12
+    assert len(lines) >= 20
     keys: dict[str, dict[str, str]] = {}
     for line in lines:
         words = shlex.split(line)
@@ -112,6 +112,13 @@ def test_readme_tour_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             (tmp_path / target).write_text(result.stdout, encoding="utf-8")
         if words[1] == "submit":
             assert all(json.loads(x)["status"] == "accepted" for x in result.stdout.splitlines())
+        if words[1:3] == ["receipt", "verify"]:
+            verified = [json.loads(x) for x in result.stdout.splitlines()]
+            assert len(verified) == 2 and all(v["ok"] for v in verified)
+        if words[1] == "audit":
+            assert "ok: every leaf, tile and checkpoint checks out" in result.stdout
+        if words[1:3] == ["log", "prove"]:
+            assert len(result.stdout.splitlines()) >= 2
     assert os.path.exists(tmp_path / "kp.db")
     shown = runner.invoke(app, ["trace", "JW-0001-A", "--db", "sqlite:///kp.db", "--json"])
     origin = json.loads(shown.stdout)["origin"]

@@ -7,7 +7,9 @@ Python traceback for bad input: every ``AdamasError`` becomes one line ``error: 
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,8 +36,12 @@ app = typer.Typer(
 )
 key_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
 lot_app = typer.Typer(help="Look at lots.", no_args_is_help=True)
+log_app = typer.Typer(help="The transparency log: key, checkpoints, proofs, tiles.", no_args_is_help=True)
+receipt_app = typer.Typer(help="Receipts of logged events.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
 app.add_typer(lot_app, name="lot")
+app.add_typer(log_app, name="log")
+app.add_typer(receipt_app, name="receipt")
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -80,8 +86,12 @@ def init(
     admin_name: Annotated[
         str, typer.Option(help="Name of the scheme administrator.")
     ] = "Scheme administrator",
+    origin: Annotated[
+        str | None,
+        typer.Option(help="Origin line of the log's checkpoints, e.g. kp.example.org/log [default: random]."),
+    ] = None,
 ) -> None:
-    """Create a new ledger and write its genesis event (leaf 0)."""
+    """Create a new ledger: its log key, and its genesis event (leaf 0) in the first checkpoint."""
     try:
         if admin_key.exists():
             key = load_private_key(admin_key)
@@ -89,11 +99,14 @@ def init(
             key = generate_key()
             save_private_key(admin_key, key)
             err.print(f"created administrator key {admin_key} (id {key.id})")
-        with Ledger.init(db, admin_key=key, admin_id=admin_id, admin_name=admin_name) as ledger:
+        with Ledger.init(
+            db, admin_key=key, admin_id=admin_id, admin_name=admin_name, origin=origin
+        ) as ledger:
             size = ledger.size
+            vkey = ledger.vkey
     except AdamasError as exc:
         _fail(exc)
-    _print_json({"db": db, "administrator": admin_id, "key": key.id, "size": size})
+    _print_json({"db": db, "administrator": admin_id, "key": key.id, "size": size, "log_vkey": vkey})
 
 
 @key_app.command("new")
@@ -307,6 +320,226 @@ def rebuild(db: DbOption = DEFAULT_DB) -> None:
         except AdamasError as exc:
             _fail(exc)
     _print_json({"replayed": count})
+
+
+# --- the transparency log -----------------------------------------------------------------------------------
+
+
+def _write_hashes(hashes: list[bytes]) -> None:
+    sys.stdout.write("".join(base64.b64encode(h).decode("ascii") + "\n" for h in hashes))
+
+
+@log_app.command("key")
+def log_key(db: DbOption = DEFAULT_DB) -> None:
+    """Print the log's public key (a C2SP signed-note vkey): all a verifier needs to trust."""
+    with _open(db) as ledger:
+        vkey = ledger.vkey
+    sys.stdout.write(vkey + "\n")
+
+
+@log_app.command("checkpoint")
+def log_checkpoint(
+    db: DbOption = DEFAULT_DB,
+    size: Annotated[
+        int | None, typer.Option(help="The checkpoint of this tree size [default: newest].")
+    ] = None,
+) -> None:
+    """Print the newest signed checkpoint (C2SP tlog-checkpoint note), verbatim."""
+    with _open(db) as ledger:
+        try:
+            note = ledger.checkpoint(size=size)
+        except AdamasError as exc:
+            _fail(exc)
+    sys.stdout.write(note)
+
+
+@log_app.command("prove")
+def log_prove(
+    index: Annotated[int, typer.Argument(help="Leaf index of the event.")],
+    db: DbOption = DEFAULT_DB,
+    size: Annotated[int | None, typer.Option(help="Tree size [default: the newest checkpoint's].")] = None,
+) -> None:
+    """Print the inclusion proof of leaf INDEX, one base64 hash per line, leaf side first."""
+    with _open(db) as ledger:
+        try:
+            proof = ledger.prove(index, size=size)
+        except AdamasError as exc:
+            _fail(exc)
+    _write_hashes(proof)
+
+
+@log_app.command("consistency")
+def log_consistency(
+    old: Annotated[int, typer.Argument(help="The older tree size.")],
+    new: Annotated[
+        int | None, typer.Argument(help="The newer tree size [default: newest checkpoint].")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Print the consistency proof from tree size OLD to NEW, one base64 hash per line."""
+    with _open(db) as ledger:
+        try:
+            proof = ledger.consistency(old, new)
+        except AdamasError as exc:
+            _fail(exc)
+    _write_hashes(proof)
+
+
+@log_app.command("export-tiles")
+def log_export_tiles(
+    directory: Annotated[
+        Path, typer.Argument(help="Directory to write (created; re-export adds what is new).")
+    ],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write the log as C2SP tlog-tiles: checkpoint, checkpoints/, tile/<L>/<N>, tile/entries/<N>."""
+    from rich.progress import Progress
+
+    with _open(db) as ledger, Progress(console=err, transient=True) as progress:
+        task = progress.add_task("exporting entries", total=ledger.size)
+        try:
+            summary = ledger.export_tiles(
+                directory, progress=lambda done, total: progress.update(task, completed=done)
+            )
+        except AdamasError as exc:
+            _fail(exc)
+    _print_json(summary.to_json())
+
+
+def _read_vkey(value: str) -> str:
+    """A vkey given as the string itself or as a file holding it."""
+    path = Path(value)
+    try:
+        if path.is_file():
+            return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(InputError(f"cannot read {value}: {exc}", code="input.unreadable", field="vkey"))
+    return value.strip()
+
+
+VkeyOption = Annotated[
+    str | None, typer.Option("--vkey", help="The log's vkey, or a file holding it (adamas log key).")
+]
+
+
+@receipt_app.command("verify")
+def receipt_verify(
+    receipts: Annotated[
+        str,
+        typer.Argument(help="File of receipts, one JSON object per line, e.g. submit's output ('-': stdin)."),
+    ],
+    vkey: VkeyOption = None,
+    envelope: Annotated[
+        Path | None, typer.Option(help="The signed envelope too: check the receipt is for it (one receipt).")
+    ] = None,
+) -> None:
+    """Verify receipts offline, with nothing but them and the log's vkey; exit 1 if any fails."""
+    from adamas.ledger.receipts import Receipt
+    from adamas.log import Verifier
+    from adamas.model.events import parse_envelope
+
+    if vkey is None:
+        _fail(
+            InputError("--vkey is required: the log's key is what a receipt is checked against", field="vkey")
+        )
+    key = _read_vkey(vkey)
+    items = []
+    for number, line in enumerate(_read_text(receipts).splitlines(), 1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                _fail(InputError(f"line {number} is not JSON: {exc.msg}", code="receipt.malformed"))
+    if not items:
+        _fail(InputError(f"{receipts} holds no receipt", code="receipt.malformed"))
+    leaf = None
+    if envelope is not None:
+        if len(items) != 1:
+            _fail(
+                InputError(
+                    "--envelope checks exactly one receipt", code="receipt.malformed", field="envelope"
+                )
+            )
+        try:
+            leaf = parse_envelope(_read_text(str(envelope)).strip()).leaf
+        except AdamasError as exc:
+            _fail(exc)
+    try:
+        parsed = [Receipt.from_json(item) for item in items]
+        Verifier.from_vkey(key)
+    except AdamasError as exc:
+        _fail(exc)
+    failed = 0
+    for item, receipt in zip(items, parsed, strict=True):
+        try:
+            checkpoint = receipt.verify(key, envelope=leaf)
+        except AdamasError as exc:
+            failed += 1
+            _print_json({"ok": False, "index": item.get("index"), "code": exc.code, "message": exc.message})
+            continue
+        _print_json(
+            {"ok": True, "index": receipt.index, "origin": checkpoint.origin, "size": checkpoint.size}
+        )
+    if failed:
+        err.print(f"[bold red]error[/]: {failed} of {len(items)} receipts do not verify", markup=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def audit(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Ledger database to audit [default: $ADAMAS_DB, then sqlite:///adamas.db]."
+        ),
+    ] = None,
+    tiles: Annotated[
+        Path | None, typer.Option(help="A tlog-tiles directory to audit instead (needs --vkey).")
+    ] = None,
+    vkey: VkeyOption = None,
+    opaque: Annotated[
+        bool, typer.Option("--opaque", help="Entries are opaque bytes: Merkle and checkpoint checks only.")
+    ] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Recompute every leaf, tile and checkpoint root of the log from its entries, check every checkpoint's
+    signature and every envelope's; exit 1 on any fault, naming the first bad leaf or checkpoint."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from adamas.ledger.audit import audit as run_audit
+
+    if db is not None and tiles is not None:
+        _fail(InputError("give --db or --tiles, not both", code="audit.usage", field="tiles"))
+    key = _read_vkey(vkey) if vkey is not None else None
+    columns = (TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("leaves", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            if tiles is not None:
+                report = run_audit(tiles=tiles, vkey=key, opaque=opaque, progress=advance)
+            else:
+                url = db or os.environ.get("ADAMAS_DB") or DEFAULT_DB
+                report = run_audit(db=url, vkey=key, opaque=opaque, progress=advance)
+        except AdamasError as exc:
+            _fail(exc)
+    if json_:
+        _print_json(report.to_json())
+    else:
+        out.print(
+            f"{report.source}: {report.size} leaves, {report.tiles} tiles, {report.checkpoints} checkpoints, "
+            f"{report.envelopes} envelope signatures checked; origin {report.origin}"
+        )
+    if not report.ok:
+        for fault in report.faults[:10]:
+            err.print(f"[bold red]fault[/]: {fault.code}: {fault.message}", markup=True)
+        err.print(f"[bold red]error[/]: audit.failed: {report.fault_count} faults found", markup=True)
+        raise typer.Exit(1)
+    if not json_:
+        out.print("[bold green]ok[/]: every leaf, tile and checkpoint checks out", markup=True)
 
 
 @app.command()

@@ -7,7 +7,7 @@ One transaction per batch; when ``submit`` returns, every accepted event is comm
 
 from __future__ import annotations
 
-import hashlib
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, Literal
@@ -19,9 +19,13 @@ from adamas.crypto import KeyPair, canonicalize
 from adamas.errors import AdamasError, ConflictError, InputError, NotFoundError, StorageError
 from adamas.ledger import queries
 from adamas.ledger.batch import BatchState, Registry
+from adamas.ledger.export import TilesExport, export_tiles
 from adamas.ledger.outcome import Outcome
+from adamas.ledger.receipts import Receipt
+from adamas.ledger.transparency import Logged, TransparencyLog
 from adamas.ledger.verify import SignatureVerifier, VerifyWorker
-from adamas.ledger.views import HistoryEntry, LotView, Trace
+from adamas.ledger.views import Evidence, HistoryEntry, LotView, Trace
+from adamas.log import consistency_proof, inclusion_proof, leaf_hash
 from adamas.model.events import Envelope, parse_envelope
 from adamas.model.rules import apply, authenticate
 from adamas.model.values import format_time_ns
@@ -29,6 +33,7 @@ from adamas.store import schema
 from adamas.store.bulk import insert_rows
 from adamas.store.database import HEAD, begin_write, is_initialized, migrate, open_engine
 from adamas.store.rows import load
+from adamas.store.tree import StoredHashReader
 
 __all__ = ["Ledger", "Mode"]
 
@@ -41,16 +46,14 @@ REPLAY_CHUNK: Final = 1000
 RawEnvelope = bytes | str | dict[str, Any]
 
 
-def leaf_hash(leaf: bytes) -> bytes:
-    """RFC 9162 leaf hash: SHA-256(0x00 || leaf)."""
-    return hashlib.sha256(b"\x00" + leaf).digest()
-
-
 class Ledger:
     """An Adamas ledger in a SQLite or PostgreSQL database."""
 
-    def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, clock: Clock | None = None, log: TransparencyLog | None = None
+    ) -> None:
         self._engine = engine
+        self._log = log
         self._clock: Clock = clock or time.time_ns
         self._pool: VerifyWorker | None = None
         self._public_keys: dict[str, bytes] = {}
@@ -59,8 +62,13 @@ class Ledger:
     # --- opening ------------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, *, create: bool = False, clock: Clock | None = None) -> Ledger:
-        """Open a ledger (migrating an older schema); ``create`` makes an empty one, awaiting its genesis."""
+    def open(
+        cls, url: str, *, create: bool = False, clock: Clock | None = None, origin: str | None = None
+    ) -> Ledger:
+        """Open a ledger (migrating an older schema); ``create`` makes an empty one, awaiting its genesis.
+
+        A ledger without a log key gets one here, for ``origin`` (default ``adamas.local/<random>``).
+        """
         engine = open_engine(url)
         if not create and not is_initialized(engine):
             engine.dispose()
@@ -71,10 +79,11 @@ class Ledger:
             )
         try:
             migrate(engine)
+            log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or time.time_ns)())
         except AdamasError:
             engine.dispose()
             raise
-        return cls(engine, clock=clock)
+        return cls(engine, clock=clock, log=log)
 
     @classmethod
     def init(
@@ -85,9 +94,11 @@ class Ledger:
         admin_id: str = "admin",
         admin_name: str | None = None,
         clock: Clock | None = None,
+        origin: str | None = None,
     ) -> Ledger:
-        """Create a ledger: the schema, then the genesis event (leaf 0) naming the administrator."""
-        ledger = cls.open(url, create=True, clock=clock)
+        """Create a ledger: the schema, the log's key (for ``origin``), then the genesis event (leaf 0)
+        naming the administrator, signed into the log's first checkpoint."""
+        ledger = cls.open(url, create=True, clock=clock, origin=origin)
         if ledger.size:
             ledger.close()
             raise ConflictError(f"{url} already holds a ledger", code="ledger.exists", field="db")
@@ -182,9 +193,8 @@ class Ledger:
         try:
             with begin_write(self._engine) as conn:
                 head = self._lock_head(conn)
-                outcomes, state, rows = self._check(
-                    conn, parsed, head=head, now_ns=self._clock(), verifier=verifier
-                )
+                now = self._clock()
+                outcomes, state, rows = self._check(conn, parsed, head=head, now_ns=now, verifier=verifier)
                 refused = any(o.status == "refused" for o in outcomes)
                 if refused and mode == "atomic":
                     conn.rollback()
@@ -204,6 +214,7 @@ class Ledger:
                         else o
                         for o in outcomes
                     ]
+                logged: Logged | None = None
                 if rows:
                     insert_rows(conn, schema.events, rows)
                     state.write()
@@ -212,6 +223,9 @@ class Ledger:
                         .where(schema.meta.c.name == HEAD)
                         .values(value=str(head + len(rows)))
                     )
+                    # The leaves join the tree and a checkpoint is signed over it, in this transaction.
+                    logged = self.log.append(conn, head, [row["leaf_hash"] for row in rows], now_ns=now)
+                self.log.attach_receipts(conn, outcomes, logged)
         except SQLAlchemyError as exc:
             self._registry = None
             raise StorageError(f"the batch could not be stored: {exc.__class__.__name__}: {exc}") from exc
@@ -290,7 +304,7 @@ class Ledger:
                         )
                     )
                 continue
-            state.begin_event()
+            state.begin_event(seq)
             try:
                 key = state.key(event.key)
                 sig_ok = verifier.result(item, key.public_key) if verifier and key else None
@@ -300,7 +314,7 @@ class Ledger:
                 state.undo_event()
                 outcomes.append(Outcome(position, "refused", event.id, error=exc))
                 continue
-            state.end_event(seq)
+            state.end_event(seq, event.id, event.key, event.time_ns)
             digest = leaf_hash(item.leaf)
             known[event.id] = (seq, item.leaf)
             rows.append(
@@ -429,6 +443,59 @@ class Ledger:
                 )
         return state
 
+    # --- the transparency log -----------------------------------------------------------------------------
+
+    @property
+    def log(self) -> TransparencyLog:
+        """The ledger's transparency log (key, checkpoints); created on first use if the ledger has none."""
+        if self._log is None:
+            self._log = TransparencyLog.ensure(self._engine, origin=None, now_ns=self._clock())
+        return self._log
+
+    @property
+    def origin(self) -> str:
+        """The origin line of the log's checkpoints."""
+        return self.log.origin
+
+    @property
+    def vkey(self) -> str:
+        """The log's public key as a C2SP signed-note verifier key (what ``adamas log key`` prints)."""
+        return self.log.vkey
+
+    def checkpoint(self, *, size: int | None = None) -> str:
+        """The signed checkpoint note of the tree of ``size`` (default: the newest), verbatim."""
+        with self._connect() as conn:
+            return self.log.checkpoint(conn, size)
+
+    def prove(self, index: int, *, size: int | None = None) -> list[bytes]:
+        """Inclusion proof (RFC 9162 PATH) of leaf ``index`` in the tree of ``size`` (default: the newest
+        checkpoint's), from the stored tiles: two queries."""
+        with self._connect() as conn:
+            size = self.log.checked_size(conn, size, field="size")
+            return inclusion_proof(index, size, StoredHashReader(conn))
+
+    def consistency(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        """Consistency proof (RFC 9162 PROOF) from the tree of ``old_size`` to that of ``new_size`` (default:
+        the newest checkpoint's); empty from size 0 (docs/adr/0002-consistency-from-size-zero.md)."""
+        with self._connect() as conn:
+            new_size = self.log.checked_size(conn, new_size, field="new_size")
+            return consistency_proof(old_size, new_size, StoredHashReader(conn))
+
+    def receipt(self, index: int) -> Receipt:
+        """A receipt for leaf ``index`` in the newest checkpoint."""
+        with self._connect() as conn:
+            size = self.log.checked_size(conn, None, field="size")
+            reader = StoredHashReader(conn)
+            proof = inclusion_proof(index, size, reader)
+            (digest,) = reader.read_hashes([(0, index)])
+            return Receipt(index, digest, self.log.checkpoint(conn, size), tuple(proof))
+
+    def export_tiles(
+        self, directory: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None
+    ) -> TilesExport:
+        """Write the log as C2SP tlog-tiles (tiles, entry bundles, every checkpoint) under ``directory``."""
+        return export_tiles(self._engine, self.log, directory, progress=progress)
+
     # --- queries ------------------------------------------------------------------------------------------
 
     def lot(self, lot_id: str) -> LotView:
@@ -440,6 +507,11 @@ class Ledger:
         """Every event that touched the lot, oldest first."""
         with self._connect() as conn:
             return queries.history(conn, lot_id)
+
+    def evidence(self, subject_kind: str, subject_id: str) -> Evidence:
+        """Attestations about an event, lot, site, participant or country, and the evidence level reached."""
+        with self._connect() as conn:
+            return queries.evidence(conn, subject_kind, subject_id)
 
     def trace(self, lot_id: str, *, direction: Literal["backward", "forward"] = "backward") -> Trace:
         """The lineage of a lot: back to every mine it came from, or forward to every descendant."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from adamas.errors import AdamasError
+from adamas.ledger.receipts import Receipt
 
 __all__ = ["Outcome", "Status"]
 
@@ -19,6 +20,8 @@ class Outcome:
     ``accepted``: logged now at leaf ``index``. ``duplicate``: the identical envelope was logged before;
     ``index`` is the original leaf. ``refused``: ``error`` says why; nothing of it was written.
     ``not_written``: valid, but the atomic batch it belonged to was refused as a whole.
+    Accepted and duplicate outcomes carry a ``receipt``: the leaf's inclusion proof in the checkpoint the
+    batch was signed into (for a duplicate, the newest checkpoint).
     """
 
     position: int
@@ -27,6 +30,7 @@ class Outcome:
     index: int | None = None
     leaf_hash: bytes | None = None
     error: AdamasError | None = None
+    receipt: Receipt | None = None
 
     @property
     def ok(self) -> bool:
@@ -34,14 +38,18 @@ class Outcome:
         return self.status in ("accepted", "duplicate")
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready receipt or refusal."""
+        """A JSON-ready receipt or refusal (a receipt's members ``index``, ``leaf_hash``, ``checkpoint`` and
+        ``inclusion_proof`` sit beside ``status``, so the line itself is a verifiable receipt)."""
         out: dict[str, Any] = {"status": self.status, "position": self.position}
         if self.event_id is not None:
             out["id"] = self.event_id
-        if self.index is not None:
-            out["index"] = self.index
-        if self.leaf_hash is not None:
-            out["leaf_hash"] = self.leaf_hash.hex()
+        if self.receipt is not None:
+            out.update(self.receipt.to_json())
+        else:
+            if self.index is not None:
+                out["index"] = self.index
+            if self.leaf_hash is not None:
+                out["leaf_hash"] = self.leaf_hash.hex()
         if self.error is not None:
             out.update(self.error.to_dict())
         return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, update
@@ -17,7 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from adamas.errors import InputError, StorageError
-from adamas.store.schema import SCHEMA_VERSION, meta, metadata
+from adamas.store.schema import LOG_TABLES, SCHEMA_VERSION, meta, metadata
+from adamas.store.tree import backfill
 
 __all__ = [
     "HEAD",
@@ -36,8 +37,28 @@ HEAD: Final = "head"
 WRITE_OPTION: Final = "adamas_write"
 """Execution option that marks a connection whose transactions write (SQLite: ``BEGIN IMMEDIATE``)."""
 
-# Each entry upgrades a schema from version N to N + 1; empty while version 1 is the only one.
-MIGRATIONS: Final[dict[int, list[str]]] = {}
+
+def _add_the_log(conn: Connection) -> None:
+    """Version 1 -> 2: the Merkle tree and checkpoint tables, and the tree of the events already stored.
+
+    The log's key and a first checkpoint over the backfilled tree are made when the ledger is next opened
+    (``adamas.ledger.transparency``), by the layer that owns signing.
+    """
+    for table in LOG_TABLES:
+        table.create(conn, checkfirst=True)
+    size = backfill(conn)
+    head = int(conn.execute(select(meta.c.value).where(meta.c.name == HEAD)).scalar_one())
+    if head != size:
+        raise StorageError(
+            f"the ledger's head says {head} events, the stored events number {size}",
+            code="log.tree_size",
+            expected=head,
+            actual=size,
+        )
+
+
+# Each entry upgrades a schema from version N to N + 1, inside the migration's one transaction.
+MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {1: _add_the_log}
 
 
 def normalize_url(url: str) -> str:
@@ -122,8 +143,7 @@ def migrate(engine: Engine) -> None:
             )
         with begin_write(engine) as conn:
             for step in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[step]:
-                    conn.exec_driver_sql(statement)
+                MIGRATIONS[step](conn)
             conn.execute(
                 update(meta).where(meta.c.name == "schema_version").values(value=str(SCHEMA_VERSION))
             )

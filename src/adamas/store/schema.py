@@ -1,8 +1,12 @@
-"""The database schema: stored events (the log's leaves) and the state derived from them.
+"""The database schema: stored events (the log's leaves), the Merkle tree over them, the checkpoints signed
+over that tree, and the state derived from the events.
 
 ``events`` is the only source of truth; every other table is derived from it by applying the events in
-order, and ``Ledger.rebuild`` recreates them from ``events`` alone. Quantities are whole hundredths in
-integer columns (exact on every engine); times are epoch nanoseconds. Nothing here is SQLite-only.
+order, and ``Ledger.rebuild`` recreates them from ``events`` alone. ``log_tiles`` holds the Merkle tree of
+the events' leaf hashes (layout in ``adamas.store.tree``) and ``log_checkpoints`` every checkpoint the log
+ever signed; both grow in the same transaction as the events they cover and are never rewritten except by
+appending. Quantities are whole hundredths in integer columns (exact on every engine); times are epoch
+nanoseconds. Nothing here is SQLite-only.
 """
 
 from __future__ import annotations
@@ -16,14 +20,15 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
 )
 
-__all__ = ["SCHEMA_VERSION", "STATE_TABLES", "metadata"]
+__all__ = ["LOG_TABLES", "SCHEMA_VERSION", "STATE_TABLES", "metadata"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 metadata = MetaData()
 
@@ -145,4 +150,103 @@ flags = Table(
     Column("evidence", Text, nullable=False),
 )
 
-STATE_TABLES: Final = (participants, keys, sites, lots, lot_edges, lot_events, shipments, flags)
+# One row per tile of C2SP tlog-tiles (tile level ``level``, index ``idx``, ``width`` hashes), holding the
+# tile's hashes and every complete node of the seven tree levels above them inside the tile.
+log_tiles = Table(
+    "log_tiles",
+    metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("width", SmallInteger, nullable=False),
+    Column("hashes", LargeBinary, nullable=False),
+)
+
+# Every checkpoint the log signed, by tree size (each signing grows the tree, so sizes are unique).
+log_checkpoints = Table(
+    "log_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("note", Text, nullable=False),
+    Column("signed_ns", BigInteger, nullable=False),
+)
+
+country_statuses = Table(
+    "country_statuses",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("country", String(2), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("effective_ns", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("zones", Text, nullable=False),
+)
+
+sanctions = Table(
+    "sanctions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("origin_countries", Text, nullable=False),
+    Column("importing_countries", Text, nullable=False),
+    Column("effective_ns", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("event", String(ID), nullable=False),
+    Column("min_stone_carats", BigInteger),
+    Column("single_origin_required", Integer, nullable=False),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("issuer", String(ID), nullable=False),
+    Column("exporter", String(ID), nullable=False),
+    Column("importer", String(ID), nullable=False),
+    Column("exporting_country", String(2), nullable=False),
+    Column("importing_country", String(2), nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("carats", BigInteger, nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("parcels", Integer, nullable=False),
+    Column("hs_code", String(8), nullable=False),
+    Column("issued_ns", BigInteger, nullable=False),
+    Column("expires_ns", BigInteger, nullable=False),
+    Column("shipment", String(ID), nullable=False),
+    Column("lots", Text, nullable=False),
+    Column("event", String(ID), nullable=False),
+    Column("void_event", String(ID)),
+    Column("used_by", String(ID)),
+    Column("confirmed_event", String(ID)),
+    Column("confirmation", Text, nullable=False),
+)
+
+
+attestations = Table(
+    "attestations",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("actor", String(ID), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(ID), nullable=False),
+    Column("claim", String(32), nullable=False),
+    Column("statement", Text, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("time_ns", BigInteger, nullable=False),
+    Column("level", Integer, nullable=False),
+    Index("ix_attestations_subject", "subject_kind", "subject_id"),
+)
+
+STATE_TABLES: Final = (
+    participants,
+    keys,
+    sites,
+    lots,
+    lot_edges,
+    lot_events,
+    shipments,
+    flags,
+    country_statuses,
+    sanctions,
+    certificates,
+    attestations,
+)
+LOG_TABLES: Final = (log_tiles, log_checkpoints)
