@@ -174,8 +174,10 @@ def test_history_of_the_star_stone(demo: tuple[Ledger, World, str]) -> None:
         "lot.ship",
         "lot.receive",
         "lot.sell",
+        "attest",
     ]
-    assert ledger.history(star)[-1].to_json()["body"]["price"] == {"amount": "14800.00", "currency": "USD"}
+    assert ledger.history(star)[-2].to_json()["body"]["price"] == {"amount": "14800.00", "currency": "USD"}
+    assert ledger.history(star)[-1].body["claim"] == "lab_verified"
 
 
 # --- trace --------------------------------------------------------------------------------------------------
@@ -235,7 +237,7 @@ def test_trace_forward_from_a_mine_lot_reaches_every_descendant(demo: tuple[Ledg
     assert {n.lot.id: (n.depth, n.lot.holder, n.lot.state) for n in trace.nodes} == {
         "JW-2026-0001": (0, "dtc-botswana", "consumed"),
         "JW-2026-0001-A": (1, "dtc-botswana", "consumed"),
-        "JW-2026-0001-B": (1, "dtc-botswana", "held"),
+        "JW-2026-0001-B": (1, "antwerp-rough", "held"),
         "DTC-ASSORT-0042": (2, "gaborone-cutting", "consumed"),
         "DTC-ASSORT-0042-R": (3, "gaborone-cutting", "held"),
         "RS-0042-001": (3, "gaborone-cutting", "consumed"),

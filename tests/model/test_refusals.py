@@ -333,7 +333,7 @@ def _(w: World) -> Raw:
 
 @case("type_not_yet_supported", "event.unsupported_type", "type")
 def _(w: World) -> Raw:
-    return w.sign("bw-authority", "certificate.void", record=False, number="BW-2026-1", reason="lost")
+    return w.sign("bw-authority", "correct", record=False, event="evt-0000001", reason="typo")
 
 
 @case("unknown_role", "event.schema", "participant.roles")

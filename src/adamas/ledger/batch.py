@@ -14,10 +14,29 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
-from adamas.model.records import Flag, Key, Lot, Participant, Shipment, Site
+from adamas.model.records import (
+    Attestation,
+    Certificate,
+    CountryStatus,
+    Flag,
+    Key,
+    Lot,
+    Participant,
+    Sanction,
+    Shipment,
+    Site,
+)
 from adamas.store import schema
 from adamas.store.bulk import insert_rows, update_rows
-from adamas.store.rows import TABLES, load
+from adamas.store.rows import (
+    TABLES,
+    attestation_to_row,
+    country_status_from_row,
+    country_status_to_row,
+    load,
+    sanction_from_row,
+    sanction_to_row,
+)
 
 __all__ = ["REGISTRY_KINDS", "BatchState", "Registry"]
 
@@ -44,6 +63,13 @@ class BatchState:
         self._admin: str | object | None = _ABSENT
         self.lot_events: list[dict[str, Any]] = []
         self.flags: list[dict[str, Any]] = []
+        self._statuses: dict[str, list[CountryStatus]] = {}
+        self._sanctions: list[Sanction] | None = None
+        self._new_statuses: list[CountryStatus] = []
+        self._new_sanctions: list[Sanction] = []
+        self._new_attestations: list[Attestation] = []
+        self._signed: list[tuple[str, str, int]] = []
+        self._seq = 0
 
     # --- loading ----------------------------------------------------------------------------------------
 
@@ -104,6 +130,64 @@ class BatchState:
             self._admin = row.id if row is not None else None
         return self._admin if isinstance(self._admin, str) else None
 
+    def country_statuses(self, country: str) -> list[CountryStatus]:
+        if country not in self._statuses:
+            table = schema.country_statuses
+            rows = self._conn.execute(select(table).where(table.c.country == country)).all()
+            self._statuses[country] = [country_status_from_row(row) for row in rows]
+        return list(self._statuses[country])
+
+    def sanctions(self) -> list[Sanction]:
+        if self._sanctions is None:
+            rows = self._conn.execute(select(schema.sanctions).order_by(schema.sanctions.c.id)).all()
+            self._sanctions = [sanction_from_row(row) for row in rows]
+        return list(self._sanctions)
+
+    def certificate(self, number: str) -> Certificate | None:
+        record: Certificate | None = self._get("certificate", number)
+        return record
+
+    def events_signed_since(self, key_id: str, time_ns: int) -> list[str]:
+        table = schema.events
+        # Only what was logged before this event: a replay must flag what the first run flagged.
+        stmt = (
+            select(table.c.event_id)
+            .where(table.c.key_id == key_id, table.c.time_ns >= time_ns, table.c.seq < self._seq)
+            .order_by(table.c.seq)
+        )
+        stored = [row.event_id for row in self._conn.execute(stmt)]
+        batch = [event for event, key, when in self._signed if key == key_id and when >= time_ns]
+        return list(dict.fromkeys(stored + batch))
+
+    def event_logged(self, event_id: str) -> bool:
+        if any(event == event_id for event, _, _ in self._signed):
+            return True
+        table = schema.events
+        stmt = select(table.c.seq).where(table.c.event_id == event_id, table.c.seq < self._seq)
+        return self._conn.execute(stmt).first() is not None
+
+    def put_attestation(self, attestation: Attestation) -> None:
+        self._new_attestations.append(attestation)
+        if attestation.subject_kind == "lot":
+            self._touched[attestation.subject_id] = None  # the lot's history shows its evidence
+        self._undo.append(("attestation", attestation.event, None, False))
+
+    def put_country_status(self, status: CountryStatus) -> None:
+        self.country_statuses(status.country)
+        self._statuses[status.country].append(status)
+        self._new_statuses.append(status)
+        self._undo.append(("status", status.country, None, False))
+
+    def put_sanction(self, sanction: Sanction) -> None:
+        known = self.sanctions()
+        assert self._sanctions is not None
+        self._sanctions = [*known, sanction]
+        self._new_sanctions.append(sanction)
+        self._undo.append(("sanction", sanction.id, None, False))
+
+    def put_certificate(self, certificate: Certificate) -> None:
+        self._put("certificate", certificate.number, certificate)
+
     def put_participant(self, participant: Participant) -> None:
         self._put("participant", participant.id, participant)
         if "administrator" in participant.roles:
@@ -127,8 +211,10 @@ class BatchState:
 
     # --- per-event transactions -----------------------------------------------------------------------------
 
-    def begin_event(self) -> None:
-        """Start recording the changes of one event."""
+    def begin_event(self, seq: int | None = None) -> None:
+        """Start recording the changes of one event (to be logged at leaf ``seq``)."""
+        if seq is not None:
+            self._seq = seq
         if self._undo:
             self._undo = []
         if self._touched:
@@ -136,8 +222,9 @@ class BatchState:
         if self._event_flags:
             self._event_flags = []
 
-    def end_event(self, seq: int) -> None:
+    def end_event(self, seq: int, event_id: str, key_id: str, time_ns: int) -> None:
         """Keep the event's changes, recording the lots it touched and its flags under leaf ``seq``."""
+        self._signed.append((event_id, key_id, time_ns))
         self.lot_events.extend({"lot": lot_id, "seq": seq} for lot_id in self._touched)
         for ordinal, flag in enumerate(self._event_flags):
             self.flags.append(
@@ -158,6 +245,18 @@ class BatchState:
         for kind, record_id, previous, was_dirty in reversed(self._undo):
             if kind == "admin":
                 self._admin = previous
+                continue
+            if kind == "status":
+                self._statuses[record_id].pop()
+                self._new_statuses.pop()
+                continue
+            if kind == "attestation":
+                self._new_attestations.pop()
+                continue
+            if kind == "sanction":
+                assert self._sanctions is not None
+                self._sanctions.pop()
+                self._new_sanctions.pop()
                 continue
             self._cache[kind][record_id] = previous
             if not was_dirty:
@@ -194,5 +293,11 @@ class BatchState:
         insert_rows(conn, schema.lot_edges, edges)
         insert_rows(conn, schema.lot_events, self.lot_events)
         insert_rows(conn, schema.flags, self.flags)
+        insert_rows(conn, schema.country_statuses, [country_status_to_row(s) for s in self._new_statuses])
+        insert_rows(conn, schema.sanctions, [sanction_to_row(s) for s in self._new_sanctions])
+        insert_rows(conn, schema.attestations, [attestation_to_row(a) for a in self._new_attestations])
+        self._new_statuses = []
+        self._new_sanctions = []
+        self._new_attestations = []
         self.lot_events = []
         self.flags = []

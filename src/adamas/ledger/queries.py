@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from adamas.errors import NotFoundError
-from adamas.ledger.views import EventRef, HistoryEntry, LotView, OriginShare, Trace, TraceNode
-from adamas.model.records import Lot
+from adamas.ledger.views import EventRef, Evidence, HistoryEntry, LotView, OriginShare, Trace, TraceNode
+from adamas.model.records import EVIDENCE_LEVELS, Lot
 from adamas.model.values import cents_to_decimal, format_time_ns
 from adamas.store import schema
-from adamas.store.rows import chunks, load, lot_from_row, shipment_from_row
+from adamas.store.rows import attestation_from_row, chunks, load, lot_from_row, shipment_from_row
 
-__all__ = ["history", "lot_view", "lot_views", "trace"]
+__all__ = ["compromised_events", "evidence", "history", "lot_view", "lot_views", "trace"]
 
 
 def _event_refs(conn: Connection, event_ids: Iterable[str]) -> dict[str, EventRef]:
@@ -141,7 +141,14 @@ def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
     lots = load(conn, schema.lots, depth, lot_from_row)
     ordered = sorted(lots.values(), key=lambda lot: (depth[lot.id], lot.id))
     views = lot_views(conn, ordered)
-    nodes = tuple(TraceNode(view, depth[view.id]) for view in views)
+    bad = _rests_on_compromised(conn, lots, edges)
+    if (
+        direction == "forward"
+        and root.id not in bad
+        and trace(conn, root.id, direction="backward").nodes[0].compromised
+    ):
+        bad = set(lots)  # everything made from the root rests on what the root rests on
+    nodes = tuple(TraceNode(view, depth[view.id], view.id in bad) for view in views)
     root_view = next(n.lot for n in nodes if n.depth == 0)
     mines = tuple(sorted(n.lot.id for n in nodes if n.lot.made_by.type == "lot.register"))
     return Trace(
@@ -151,4 +158,67 @@ def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
         edges=tuple(sorted(set(edges))),
         origin=root_view.origin,
         mines=mines,
+    )
+
+
+def compromised_events(conn: Connection, event_ids: Iterable[str]) -> set[str]:
+    """Those of ``event_ids`` signed by a key at or after the instant its revocation took effect."""
+    ev, keys = schema.events, schema.keys
+    out: set[str] = set()
+    for batch in chunks(sorted(set(event_ids))):
+        stmt = (
+            select(ev.c.event_id)
+            .join(keys, keys.c.id == ev.c.key_id)
+            .where(
+                ev.c.event_id.in_(batch), keys.c.revoked_ns.is_not(None), ev.c.time_ns >= keys.c.revoked_ns
+            )
+        )
+        out.update(row.event_id for row in conn.execute(stmt))
+    return out
+
+
+def _rests_on_compromised(
+    conn: Connection, lots: dict[str, Lot], edges: Sequence[tuple[str, str]]
+) -> set[str]:
+    """Lots made by a compromised event, and every lot of the graph made from one of them."""
+    bad_events = compromised_events(conn, {lot.event for lot in lots.values()})
+    bad = {lot_id for lot_id, lot in lots.items() if lot.event in bad_events}
+    children: dict[str, list[str]] = {}
+    for parent, child in edges:
+        children.setdefault(parent, []).append(child)
+    stack = list(bad)
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in bad:
+                bad.add(child)
+                stack.append(child)
+    return bad
+
+
+def evidence(conn: Connection, subject_kind: str, subject_id: str) -> Evidence:
+    """Every attestation about a subject, oldest first, and the highest evidence level they support."""
+    table = schema.attestations
+    stmt = (
+        select(table)
+        .where(table.c.subject_kind == subject_kind, table.c.subject_id == subject_id)
+        .order_by(table.c.time_ns, table.c.id)
+    )
+    items = [attestation_from_row(row) for row in conn.execute(stmt)]
+    level = max((a.level for a in items), default=0)
+    return Evidence(
+        subject_kind,
+        subject_id,
+        EVIDENCE_LEVELS[level],
+        tuple(
+            {
+                "event": a.event,
+                "actor": a.actor,
+                "claim": a.claim,
+                "statement": a.statement,
+                "evidence": list(a.evidence),
+                "time": format_time_ns(a.time_ns),
+                "level": EVIDENCE_LEVELS[a.level],
+            }
+            for a in items
+        ),
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["EventRef", "HistoryEntry", "LotView", "OriginShare", "Trace", "TraceNode"]
+__all__ = ["EventRef", "Evidence", "HistoryEntry", "LotView", "OriginShare", "Trace", "TraceNode"]
 
 
 def _dec(value: Decimal | None) -> str | None:
@@ -114,10 +114,12 @@ class TraceNode:
 
     lot: LotView
     depth: int
+    compromised: bool = False
+    """True when this lot, or a lot it came from, was made by an event signed with a compromised key."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"depth": self.depth, **self.lot.to_json()}
+        return {"depth": self.depth, "compromised": self.compromised, **self.lot.to_json()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,4 +142,22 @@ class Trace:
             "edges": [{"parent": p, "child": c} for p, c in self.edges],
             "origin": [o.to_json() for o in self.origin],
             "mines": list(self.mines),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What is attested about a subject, and the evidence level that reaches."""
+
+    subject_kind: str
+    subject_id: str
+    level: str
+    attestations: tuple[dict[str, Any], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "subject": {"kind": self.subject_kind, "id": self.subject_id},
+            "level": self.level,
+            "attestations": list(self.attestations),
         }

@@ -23,6 +23,7 @@ from adamas.model.checks import (
     require_role,
 )
 from adamas.model.events import Event, OutputSpec
+from adamas.model.kp import check_export, check_import, check_production, crosses_kp_border
 from adamas.model.origin import mix
 from adamas.model.records import POLISHED_KINDS, ROUGH_KINDS, Lot, Shipment
 from adamas.model.state import State
@@ -47,6 +48,7 @@ def _lot_register(event: Event, state: State) -> None:
         raise refuse("site.not_mine", f"site {site.id} is a {site.kind}; only a mine produces", "lot.site")
     if site.operator != event.actor:
         raise refuse("actor.not_authorized", f"site {site.id} is operated by {site.operator}", "lot.site")
+    check_production(state, event, site.country, site.zone)
     if spec["kind"] == "rough_stone" and spec["stones"] != 1:
         raise refuse("event.schema", "a rough_stone lot is one stone", "lot.stones")
     for name in ("mined_from", "mined_to"):
@@ -201,8 +203,8 @@ def _lot_ship(event: Event, state: State) -> None:
         raise refuse("event.schema", "a lot is shipped to someone else", "to")
     if not to.active:
         raise refuse("actor.suspended", f"{to.id} is {to.status}; nothing may be shipped to it", "to")
-    cross_border = actor.country != to.country
-    if cross_border and any(lot.kind in ROUGH_KINDS for lot in lots):
+    certificate = None
+    if crosses_kp_border(actor, to) and any(lot.kind in ROUGH_KINDS for lot in lots):
         if "exporter" not in actor.roles:
             raise refuse(
                 "actor.not_authorized",
@@ -215,14 +217,9 @@ def _lot_ship(event: Event, state: State) -> None:
                 f"rough enters {to.country} only through an importer; {to.id} is not one",
                 "to",
             )
-        # Certificates arrive with the certificate.* events; until then no certificate can back a shipment.
-        number = fields["certificate"]
-        raise refuse(
-            "certificate.required",
-            f"rough crossing from {actor.country} to {to.country} needs an issued Kimberley Process "
-            + ("certificate" if number is None else f"certificate; {number} is not one"),
-            "certificate",
-        )
+        certificate = check_export(event, state, actor, to, lots)
+    if certificate is not None:
+        state.put_certificate(replace(certificate, used_by=fields["shipment"]))
     for lot in lots:
         state.put_lot(
             replace(lot, state="in_transit", shipment=fields["shipment"], last_time_ns=event.time_ns)
@@ -266,6 +263,7 @@ def _lot_receive(event: Event, state: State) -> None:
             raise refuse("custody.frozen", f"lot {lot.id} is frozen by an authority", f"lots[{i}]")
         check_time_order(event, lot, f"lots[{i}]")
         lots.append(lot)
+    check_import(event, state, shipment, lots)
     for lot in lots:
         arrived = weighed[lot.id]
         details = dict(lot.details)

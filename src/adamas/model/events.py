@@ -17,8 +17,20 @@ from typing import Any, Final
 
 from adamas.crypto.canonical import canonicalize_plain
 from adamas.errors import InputError
-from adamas.model.records import PARTICIPANT_STATUSES, POLISHED_KINDS, ROLES, ROUGH_KINDS, SITE_KINDS
+from adamas.model.records import (
+    ATTEST_CLAIMS,
+    ATTEST_SUBJECTS,
+    COUNTRY_STATUSES,
+    HS_CODES,
+    PARTICIPANT_STATUSES,
+    POLISHED_KINDS,
+    ROLES,
+    ROUGH_KINDS,
+    SITE_KINDS,
+)
 from adamas.model.values import (
+    CERTIFICATE_NUMBER,
+    COUNTRIES,
     EVENT_ID,
     KEY_ID,
     SHA256_HEX,
@@ -463,6 +475,144 @@ def _lot_freeze(r: Reader) -> dict[str, Any]:
     return {"lot": r.ident("lot", lot=True), "reason": _text(r, "reason")}
 
 
+def _countries(r: Reader, name: str) -> tuple[str, ...]:
+    items = r.array(name, max_len=300)
+    out = []
+    for i, item in enumerate(items):
+        where = f"{r.where(name)}[{i}]"
+        if not isinstance(item, str) or item not in COUNTRIES:
+            raise InputError(
+                f"{where} must be an ISO 3166-1 alpha-2 country code or EU; got {item!r}", field=where
+            )
+        out.append(item)
+    if len(set(out)) != len(out):
+        raise InputError(f"{r.where(name)} names a country twice", field=r.where(name))
+    return tuple(out)
+
+
+def _country_status(r: Reader) -> dict[str, Any]:
+    effective = r.time("effective")
+    assert effective is not None
+    zones = r.array("compliant_zones", required=False, min_len=0, max_len=100)
+    for i, zone in enumerate(zones):
+        if not isinstance(zone, str) or not 0 < len(zone) <= 200:
+            raise InputError(f"compliant_zones[{i}] must be a zone name", field=f"compliant_zones[{i}]")
+    return {
+        "country": r.country("country"),
+        "status": r.choice("status", COUNTRY_STATUSES),
+        "effective": effective[0],
+        "effective_ns": effective[1],
+        "reason": _text(r, "reason"),
+        "compliant_zones": tuple(zones),
+    }
+
+
+def _sanction_set(r: Reader) -> dict[str, Any]:
+    s = r.child("sanction")
+    effective = s.time("effective")
+    assert effective is not None
+    out = {
+        "id": s.ident("id"),
+        "origin_countries": _countries(s, "origin_countries"),
+        "importing_countries": _countries(s, "importing_countries"),
+        "min_stone_carats": s.carats("min_stone_carats", required=False),
+        "single_origin_required": s.boolean("single_origin_required")
+        if s.has("single_origin_required")
+        else False,
+        "effective": effective[0],
+        "effective_ns": effective[1],
+        "reason": s.req_string("reason", max_len=TEXT_MAX),
+    }
+    s.done()
+    return {"sanction": out}
+
+
+def _certificate_issue(r: Reader) -> dict[str, Any]:
+    c = r.child("certificate")
+    number = c.req_string(
+        "number", pattern=CERTIFICATE_NUMBER, what="certificate number (like BW-2026-000123)"
+    )
+    origin_reader = c.child("origin")
+    origin: dict[str, int] = {}
+    for country in origin_reader.mapping():
+        if country not in COUNTRIES:
+            raise InputError(
+                f"certificate.origin.{country} is not a country code", field=f"certificate.origin.{country}"
+            )
+        origin[country] = origin_reader.req_carats(country)
+    if not origin:
+        raise InputError("certificate.origin names no country", field="certificate.origin")
+    origin_reader.done()
+    issued = c.time("issued")
+    expires = c.time("expires")
+    assert issued is not None and expires is not None
+    out = {
+        "number": number,
+        "exporter": c.ident("exporter"),
+        "importer": c.ident("importer"),
+        "exporting_country": c.country("exporting_country"),
+        "importing_country": c.country("importing_country"),
+        "origin": dict(sorted(origin.items())),
+        "carats": c.req_carats("carats"),
+        "value": c.money("value"),
+        "parcels": c.integer("parcels", minimum=1),
+        "hs_code": c.choice("hs_code", HS_CODES),
+        "issued": issued[0],
+        "issued_ns": issued[1],
+        "expires": expires[0],
+        "expires_ns": expires[1],
+        "shipment": c.ident("shipment"),
+        "lots": c.ids("lots", lot=True),
+    }
+    c.done()
+    return {"certificate": out}
+
+
+def _certificate_confirm(r: Reader) -> dict[str, Any]:
+    return {
+        "number": r.req_string("number", pattern=CERTIFICATE_NUMBER, what="certificate number"),
+        "received_carats": r.req_carats("received_carats"),
+        "parcels": r.integer("parcels", minimum=1),
+        "seal_intact": r.boolean("seal_intact"),
+    }
+
+
+def _certificate_void(r: Reader) -> dict[str, Any]:
+    return {
+        "number": r.req_string("number", pattern=CERTIFICATE_NUMBER, what="certificate number"),
+        "reason": _text(r, "reason"),
+    }
+
+
+def _attest(r: Reader) -> dict[str, Any]:
+    subject = r.child("subject")
+    kind = subject.choice("kind", ATTEST_SUBJECTS)
+    if kind == "country":
+        subject_id = subject.country("id")
+    elif kind == "event":
+        subject_id = subject.req_string("id", pattern=EVENT_ID, what="event id")
+    else:
+        subject_id = subject.ident("id", lot=kind == "lot")
+    subject.done()
+    evidence = []
+    for item in r.objects("evidence", required=False, min_len=0, max_len=50):
+        entry = {
+            "sha256": item.req_string("sha256", pattern=SHA256_HEX, what="SHA-256 (64 lowercase hex digits)")
+        }
+        uri = item.string("uri", required=False, max_len=2000)
+        if uri is not None:
+            entry["uri"] = uri
+        item.done()
+        evidence.append(entry)
+    return {
+        "subject_kind": kind,
+        "subject_id": subject_id,
+        "claim": r.choice("claim", ATTEST_CLAIMS),
+        "statement": r.req_string("statement", max_len=TEXT_MAX),
+        "evidence": tuple(evidence),
+    }
+
+
 _PARSERS: Final[dict[str, Callable[[Reader], dict[str, Any]]]] = {
     "genesis": _genesis,
     "participant.register": _participant_register,
@@ -481,16 +631,12 @@ _PARSERS: Final[dict[str, Callable[[Reader], dict[str, Any]]]] = {
     "lot.sell": _lot_sell,
     "lot.freeze": _lot_freeze,
     "lot.release": _lot_freeze,
+    "country.status": _country_status,
+    "sanction.set": _sanction_set,
+    "certificate.issue": _certificate_issue,
+    "certificate.confirm": _certificate_confirm,
+    "certificate.void": _certificate_void,
+    "attest": _attest,
 }
-_LATER_TYPES: Final = frozenset(
-    {
-        "country.status",
-        "sanction.set",
-        "certificate.issue",
-        "certificate.confirm",
-        "certificate.void",
-        "attest",
-        "correct",
-    }
-)
+_LATER_TYPES: Final = frozenset({"correct"})
 SUPPORTED_TYPES: Final = frozenset(_PARSERS)

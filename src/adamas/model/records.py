@@ -12,16 +12,26 @@ from typing import Any, Final
 from adamas.model.values import Hundredths
 
 __all__ = [
+    "ATTEST_CLAIMS",
+    "ATTEST_SUBJECTS",
+    "EU_MEMBERS",
+    "EU_TERRITORIES",
+    "EVIDENCE_LEVELS",
+    "HS_CODES",
     "LOT_KINDS",
     "LOT_STATES",
     "POLISHED_KINDS",
     "ROLES",
     "ROUGH_KINDS",
     "SITE_KINDS",
+    "Attestation",
+    "Certificate",
+    "CountryStatus",
     "Flag",
     "Key",
     "Lot",
     "Participant",
+    "Sanction",
     "Shipment",
     "Site",
 ]
@@ -46,6 +56,42 @@ POLISHED_KINDS: Final = frozenset({"polished"})
 LOT_KINDS: Final = ROUGH_KINDS | POLISHED_KINDS | {"jewel"}
 LOT_STATES: Final = frozenset({"held", "in_transit", "consumed", "sold", "frozen"})
 PARTICIPANT_STATUSES: Final = frozenset({"active", "suspended", "revoked"})
+COUNTRY_STATUSES: Final = frozenset({"participant", "suspended", "non_participant"})
+HS_CODES: Final = frozenset({"7102.10", "7102.21", "7102.31"})
+EU_MEMBERS: Final = frozenset(
+    {
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+    }
+)
+EU_TERRITORIES: Final = frozenset({"GF", "GP", "MQ", "RE", "YT", "MF", "AX"})
+"""Parts of member states with ISO codes of their own (outermost regions, Åland): EU territory too."""
+"""Member states of the European Union, which is one KP participant (``EU``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +181,78 @@ class Flag:
     message: str
     lot: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CountryStatus:
+    """A country's Kimberley Process standing from ``effective_ns`` on."""
+
+    country: str
+    status: str
+    effective_ns: int
+    reason: str
+    event: str
+    compliant_zones: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Sanction:
+    """Lots of these origins may not be received in these importing countries from ``effective_ns`` on."""
+
+    id: str
+    origin_countries: tuple[str, ...]
+    importing_countries: tuple[str, ...]
+    effective_ns: int
+    reason: str
+    event: str
+    min_stone_carats: Hundredths | None = None
+    single_origin_required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """A Kimberley Process certificate tied to the exact lots it covers."""
+
+    number: str
+    issuer: str
+    exporter: str
+    importer: str
+    exporting_country: str
+    importing_country: str
+    origin: dict[str, Hundredths]
+    carats: Hundredths
+    value: Hundredths
+    parcels: int
+    hs_code: str
+    issued_ns: int
+    expires_ns: int
+    shipment: str
+    lots: tuple[str, ...]
+    event: str
+    void_event: str | None = None
+    used_by: str | None = None
+    confirmed_event: str | None = None
+    confirmation: dict[str, Any] = field(default_factory=dict)
+
+
+ATTEST_SUBJECTS: Final = frozenset({"event", "lot", "site", "participant", "country"})
+ATTEST_CLAIMS: Final = frozenset(
+    {"site_visited", "production_verified", "documents_verified", "lab_verified", "concern"}
+)
+EVIDENCE_LEVELS: Final = ("self-declared", "document-backed", "lab-verified", "independently audited")
+
+
+@dataclass(frozen=True, slots=True)
+class Attestation:
+    """A monitor's, authority's or lab's signed claim about a subject, with hashes of its evidence."""
+
+    event: str
+    actor: str
+    subject_kind: str
+    subject_id: str
+    claim: str
+    statement: str
+    evidence: tuple[dict[str, str], ...]
+    time_ns: int
+    level: int
+    """Index into ``EVIDENCE_LEVELS`` that this attestation supports (0 for a concern)."""

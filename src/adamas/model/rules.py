@@ -16,9 +16,11 @@ from typing import Any, Final
 
 from adamas.crypto import verify
 from adamas.errors import RuleError, VerificationError
-from adamas.model.checks import actor_of, is_admin, may_register, refuse, registered
+from adamas.model.checks import actor_of, flag, is_admin, may_register, refuse, registered
 from adamas.model.custody import CUSTODY_HANDLERS
 from adamas.model.events import Envelope, Event
+from adamas.model.kp import KP_HANDLERS
+from adamas.model.oversight import OVERSIGHT_HANDLERS
 from adamas.model.records import Key, Participant, Site
 from adamas.model.state import State
 
@@ -198,6 +200,18 @@ def _key_revoke(event: Event, state: State) -> None:
             "effective",
         )
     state.put_key(replace(key, revoked_ns=effective_ns))
+    if effective_ns < event.time_ns:
+        # A compromise: what the key signed from the effective instant on stays in the log, flagged.
+        for signed in state.events_signed_since(key.id, effective_ns):
+            flag(
+                state,
+                event,
+                "key.compromised",
+                f"event {signed} was signed by key {key.id} of {target.id} after its compromise "
+                f"(effective {event.fields['effective']})",
+                compromised_event=signed,
+                key=key.id,
+            )
 
 
 def _site_register(event: Event, state: State) -> None:
@@ -229,4 +243,6 @@ _HANDLERS: Final[dict[str, Callable[[Event, State], None]]] = {
     "key.revoke": _key_revoke,
     "site.register": _site_register,
     **CUSTODY_HANDLERS,
+    **KP_HANDLERS,
+    **OVERSIGHT_HANDLERS,
 }

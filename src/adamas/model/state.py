@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from adamas.model.records import Flag, Key, Lot, Participant, Shipment, Site
+from adamas.model.records import (
+    Attestation,
+    Certificate,
+    CountryStatus,
+    Flag,
+    Key,
+    Lot,
+    Participant,
+    Sanction,
+    Shipment,
+    Site,
+)
 
 __all__ = ["MemoryState", "State"]
 
@@ -22,12 +33,21 @@ class State(Protocol):
     def lot(self, lot_id: str) -> Lot | None: ...
     def shipment(self, shipment_id: str) -> Shipment | None: ...
     def administrator(self) -> str | None: ...
+    def country_statuses(self, country: str) -> list[CountryStatus]: ...
+    def sanctions(self) -> list[Sanction]: ...
+    def certificate(self, number: str) -> Certificate | None: ...
+    def events_signed_since(self, key_id: str, time_ns: int) -> list[str]: ...
+    def event_logged(self, event_id: str) -> bool: ...
 
     def put_participant(self, participant: Participant) -> None: ...
     def put_key(self, key: Key) -> None: ...
     def put_site(self, site: Site) -> None: ...
     def put_lot(self, lot: Lot) -> None: ...
     def put_shipment(self, shipment: Shipment) -> None: ...
+    def put_country_status(self, status: CountryStatus) -> None: ...
+    def put_sanction(self, sanction: Sanction) -> None: ...
+    def put_certificate(self, certificate: Certificate) -> None: ...
+    def put_attestation(self, attestation: Attestation) -> None: ...
     def flag(self, flag: Flag) -> None: ...
 
 
@@ -41,6 +61,12 @@ class MemoryState:
         self.lots: dict[str, Lot] = {}
         self.shipments: dict[str, Shipment] = {}
         self.flags: list[Flag] = []
+        self.statuses: list[CountryStatus] = []
+        self.sanction_list: list[Sanction] = []
+        self.certificates: dict[str, Certificate] = {}
+        self.attestations: list[Attestation] = []
+        self.signed: list[tuple[str, str, int]] = []
+        """(event id, key id, time) of every applied event, for compromise look-ups."""
 
     def participant(self, participant_id: str) -> Participant | None:
         return self.participants.get(participant_id)
@@ -62,6 +88,33 @@ class MemoryState:
             if "administrator" in p.roles:
                 return p.id
         return None
+
+    def country_statuses(self, country: str) -> list[CountryStatus]:
+        return [s for s in self.statuses if s.country == country]
+
+    def sanctions(self) -> list[Sanction]:
+        return list(self.sanction_list)
+
+    def certificate(self, number: str) -> Certificate | None:
+        return self.certificates.get(number)
+
+    def events_signed_since(self, key_id: str, time_ns: int) -> list[str]:
+        return [event for event, key, when in self.signed if key == key_id and when >= time_ns]
+
+    def event_logged(self, event_id: str) -> bool:
+        return any(event == event_id for event, _, _ in self.signed)
+
+    def put_attestation(self, attestation: Attestation) -> None:
+        self.attestations.append(attestation)
+
+    def put_country_status(self, status: CountryStatus) -> None:
+        self.statuses.append(status)
+
+    def put_sanction(self, sanction: Sanction) -> None:
+        self.sanction_list = [s for s in self.sanction_list if s.id != sanction.id] + [sanction]
+
+    def put_certificate(self, certificate: Certificate) -> None:
+        self.certificates[certificate.number] = certificate
 
     def put_participant(self, participant: Participant) -> None:
         self.participants[participant.id] = participant

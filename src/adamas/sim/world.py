@@ -284,12 +284,129 @@ class World:
             fields["price"] = _money(price)
         self.sign(retailer, "lot.sell", **fields)
 
+    def attest(
+        self,
+        attester: Actor | str,
+        kind: str,
+        subject: str,
+        claim: str,
+        *,
+        statement: str,
+        evidence: str | None = None,
+    ) -> None:
+        """A signed attestation; ``evidence`` is any text whose SHA-256 is attached."""
+        items = [{"sha256": hashlib.sha256(evidence.encode()).hexdigest()}] if evidence else []
+        self.sign(
+            attester,
+            "attest",
+            subject={"kind": kind, "id": subject},
+            claim=claim,
+            statement=statement,
+            evidence=items,
+        )
+
+    # --- Kimberley Process ----------------------------------------------------------------------------------
+
+    def country_status(
+        self, country: str, status: str, effective: str, reason: str, compliant_zones: list[str] | None = None
+    ) -> None:
+        """Record a country's KP standing (signed by the administrator)."""
+        fields: dict[str, Any] = {
+            "country": country,
+            "status": status,
+            "effective": effective,
+            "reason": reason,
+        }
+        if compliant_zones:
+            fields["compliant_zones"] = compliant_zones
+        self.sign(self.admin, "country.status", **fields)
+
+    def sanction(
+        self,
+        sanction_id: str,
+        origins: list[str],
+        importers: list[str],
+        effective: str,
+        reason: str,
+        *,
+        min_stone_carats: str | None = None,
+        single_origin_required: bool = False,
+    ) -> None:
+        """Set a sanction (signed by the administrator)."""
+        spec: dict[str, Any] = {
+            "id": sanction_id,
+            "origin_countries": origins,
+            "importing_countries": importers,
+            "effective": effective,
+            "reason": reason,
+        }
+        if min_stone_carats is not None:
+            spec["min_stone_carats"] = min_stone_carats
+        if single_origin_required:
+            spec["single_origin_required"] = True
+        self.sign(self.admin, "sanction.set", sanction=spec)
+
+    def issue_certificate(
+        self,
+        authority: Actor | str,
+        number: str,
+        *,
+        exporter: str,
+        importer: str,
+        exporting: str,
+        importing: str,
+        lots: list[str],
+        carats: str,
+        origin: dict[str, str],
+        value: str,
+        shipment: str,
+        valid_days: int = 90,
+        hs_code: str = "7102.10",
+    ) -> str:
+        """Issue a KP certificate for lots about to be exported."""
+        self.sign(
+            authority,
+            "certificate.issue",
+            certificate={
+                "number": number,
+                "exporter": exporter,
+                "importer": importer,
+                "exporting_country": exporting,
+                "importing_country": importing,
+                "origin": origin,
+                "carats": carats,
+                "value": _money(value),
+                "parcels": len(lots),
+                "hs_code": hs_code,
+                "issued": self.time,
+                "expires": format_time_ns(self.now_ns + valid_days * 86_400 * 1_000_000_000),
+                "shipment": shipment,
+                "lots": lots,
+            },
+        )
+        return number
+
+    def confirm_certificate(
+        self, authority: Actor | str, number: str, carats: str, parcels: int, *, seal_intact: bool = True
+    ) -> None:
+        """The importing authority's confirmation of a certificate's shipment."""
+        self.sign(
+            authority,
+            "certificate.confirm",
+            number=number,
+            received_carats=carats,
+            parcels=parcels,
+            seal_intact=seal_intact,
+        )
+
 
 def demo_world() -> tuple[World, str]:
     """A small world from two Botswana mines to a jewel sold in New York; returns it and its star stone.
 
     Rough from Jwaneng and Orapa is sorted and mixed in Gaborone, cut there, graded, shipped as polished to
-    Antwerp and New York (polished needs no KP certificate), set in a ring and sold.
+    Antwerp and New York (polished needs no KP certificate) and sold; the rest of the rough is exported to
+    Antwerp under a KP certificate that Belgium's authority confirms. The administrator has recorded the
+    Central African Republic's 2013 suspension and the G7 measures on Russian diamonds.
     """
     w = World()
     w.genesis()
@@ -312,6 +429,16 @@ def demo_world() -> tuple[World, str]:
     lab = w.register(be, "hrd-antwerp", "BE", ["grading_lab", "importer", "exporter"], name="HRD Antwerp")
     retailer = w.register(
         us, "fifth-avenue-jewels", "US", ["retailer", "importer"], name="Fifth Avenue Jewels"
+    )
+    w.country_status(
+        "CF", "suspended", "2013-05-23T00:00:00Z", "KP administrative decision after the Seleka coup"
+    )
+    w.sanction(
+        "g7-russia-2024",
+        ["RU"],
+        ["US", "GB", "CA", "JP", "EU"],
+        "2024-01-01T00:00:00Z",
+        "G7 import restrictions on Russian diamonds",
     )
     w.site(bw, "jwaneng", "mine", "BW", debswana.id, name="Jwaneng", lat="-24.52", lon="24.70")
     w.site(bw, "orapa", "mine", "BW", debswana.id, name="Orapa", lat="-21.30", lon="25.37")
@@ -337,4 +464,47 @@ def demo_world() -> tuple[World, str]:
     w.ship(lab, "shp-be-us-0001", ["PS-0042-001"], retailer.id)
     w.receive(retailer, "shp-be-us-0001", {"PS-0042-001": "1.52"})
     w.sell(retailer, "PS-0042-001", price="14800.00")
+    # The rest of the Jwaneng parcel leaves Botswana for Antwerp under a Kimberley Process certificate.
+    antwerp = w.register(be, "antwerp-rough", "BE", ["importer", "trader"], name="Antwerp Rough Trading")
+    w.issue_certificate(
+        bw,
+        "BW-2026-000042",
+        exporter=sorter.id,
+        importer=antwerp.id,
+        exporting="BW",
+        importing="BE",
+        lots=["JW-2026-0001-B"],
+        carats="898.80",
+        origin={"BW": "898.80"},
+        value="139000.00",
+        shipment="shp-bw-be-0002",
+    )
+    w.ship(
+        sorter,
+        "shp-bw-be-0002",
+        ["JW-2026-0001-B"],
+        antwerp.id,
+        certificate="BW-2026-000042",
+        seal="BW-SEAL-77188",
+    )
+    w.confirm_certificate(be, "BW-2026-000042", "898.80", 1)
+    w.receive(antwerp, "shp-bw-be-0002", {"JW-2026-0001-B": "898.80"})
+    # An independent monitor has been to the mine; the lab vouches for the stone.
+    monitor = w.register(w.admin, "kp-civil-society", "ZA", ["monitor"], name="KP Civil Society Coalition")
+    w.attest(
+        monitor,
+        "site",
+        "jwaneng",
+        "site_visited",
+        statement="Visited the Jwaneng pit and sorting house.",
+        evidence="mission report 2026-02",
+    )
+    w.attest(
+        lab,
+        "lot",
+        "PS-0042-001",
+        "lab_verified",
+        statement="Natural diamond, 1.52 ct, report HRD-260301-7781.",
+        evidence="HRD-260301-7781.pdf",
+    )
     return w, "PS-0042-001"

@@ -12,7 +12,17 @@ from typing import Any, Final, TypeVar
 
 from sqlalchemy import Connection, Row, Table, select
 
-from adamas.model.records import Key, Lot, Participant, Shipment, Site
+from adamas.model.records import (
+    Attestation,
+    Certificate,
+    CountryStatus,
+    Key,
+    Lot,
+    Participant,
+    Sanction,
+    Shipment,
+    Site,
+)
 from adamas.store import schema
 
 __all__ = [
@@ -165,6 +175,135 @@ def shipment_from_row(row: Row[Any]) -> Shipment:
     )
 
 
+def certificate_to_row(c: Certificate) -> dict[str, Any]:
+    """Row of ``certificates`` (the number is the id)."""
+    return {
+        "id": c.number,
+        "issuer": c.issuer,
+        "exporter": c.exporter,
+        "importer": c.importer,
+        "exporting_country": c.exporting_country,
+        "importing_country": c.importing_country,
+        "origin": _json(c.origin),
+        "carats": c.carats,
+        "value": c.value,
+        "parcels": c.parcels,
+        "hs_code": c.hs_code,
+        "issued_ns": c.issued_ns,
+        "expires_ns": c.expires_ns,
+        "shipment": c.shipment,
+        "lots": _json(list(c.lots)),
+        "event": c.event,
+        "void_event": c.void_event,
+        "used_by": c.used_by,
+        "confirmed_event": c.confirmed_event,
+        "confirmation": _json(c.confirmation),
+    }
+
+
+def certificate_from_row(row: Row[Any]) -> Certificate:
+    """Certificate from its row."""
+    return Certificate(
+        number=row.id,
+        issuer=row.issuer,
+        exporter=row.exporter,
+        importer=row.importer,
+        exporting_country=row.exporting_country,
+        importing_country=row.importing_country,
+        origin=_DECODE(row.origin),
+        carats=row.carats,
+        value=row.value,
+        parcels=row.parcels,
+        hs_code=row.hs_code,
+        issued_ns=row.issued_ns,
+        expires_ns=row.expires_ns,
+        shipment=row.shipment,
+        lots=tuple(_DECODE(row.lots)),
+        event=row.event,
+        void_event=row.void_event,
+        used_by=row.used_by,
+        confirmed_event=row.confirmed_event,
+        confirmation=_DECODE(row.confirmation),
+    )
+
+
+def country_status_to_row(c: CountryStatus) -> dict[str, Any]:
+    """Row of ``country_statuses`` (keyed by the event that set it)."""
+    return {
+        "id": c.event,
+        "country": c.country,
+        "status": c.status,
+        "effective_ns": c.effective_ns,
+        "reason": c.reason,
+        "zones": _json(list(c.compliant_zones)),
+    }
+
+
+def country_status_from_row(row: Row[Any]) -> CountryStatus:
+    """Country status from its row."""
+    return CountryStatus(
+        row.country, row.status, row.effective_ns, row.reason, row.id, tuple(_DECODE(row.zones))
+    )
+
+
+def sanction_to_row(s: Sanction) -> dict[str, Any]:
+    """Row of ``sanctions``."""
+    return {
+        "id": s.id,
+        "origin_countries": _json(list(s.origin_countries)),
+        "importing_countries": _json(list(s.importing_countries)),
+        "effective_ns": s.effective_ns,
+        "reason": s.reason,
+        "event": s.event,
+        "min_stone_carats": s.min_stone_carats,
+        "single_origin_required": int(s.single_origin_required),
+    }
+
+
+def sanction_from_row(row: Row[Any]) -> Sanction:
+    """Sanction from its row."""
+    return Sanction(
+        row.id,
+        tuple(_DECODE(row.origin_countries)),
+        tuple(_DECODE(row.importing_countries)),
+        row.effective_ns,
+        row.reason,
+        row.event,
+        row.min_stone_carats,
+        bool(row.single_origin_required),
+    )
+
+
+def attestation_to_row(a: Attestation) -> dict[str, Any]:
+    """Row of ``attestations`` (keyed by the attesting event)."""
+    return {
+        "id": a.event,
+        "actor": a.actor,
+        "subject_kind": a.subject_kind,
+        "subject_id": a.subject_id,
+        "claim": a.claim,
+        "statement": a.statement,
+        "evidence": _json(list(a.evidence)),
+        "time_ns": a.time_ns,
+        "level": a.level,
+    }
+
+
+def attestation_from_row(row: Row[Any]) -> Attestation:
+    """Attestation from its row."""
+    return Attestation(
+        row.id,
+        row.actor,
+        row.subject_kind,
+        row.subject_id,
+        row.claim,
+        row.statement,
+        tuple(_DECODE(row.evidence)),
+        row.time_ns,
+        row.level,
+    )
+
+
 def chunks(ids: Iterable[str]) -> Iterator[list[str]]:
     """Ids in lists of at most ``CHUNK``."""
     batch: list[str] = []
@@ -195,4 +334,5 @@ TABLES: Final[dict[str, Converter]] = {
     "site": (schema.sites, site_from_row, site_to_row),
     "lot": (schema.lots, lot_from_row, lot_to_row),
     "shipment": (schema.shipments, shipment_from_row, shipment_to_row),
+    "certificate": (schema.certificates, certificate_from_row, certificate_to_row),
 }
