@@ -85,6 +85,7 @@ def body_file(name: str, keys: dict[str, dict[str, str]]) -> Any:
 def test_readme_tour_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ADAMAS_DB", raising=False)
+    monkeypatch.setenv("ADAMAS_KP_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "kp"))
     runner = CliRunner()
     lines = tour_lines()
     assert len(lines) >= 20
@@ -119,6 +120,14 @@ def test_readme_tour_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             assert "ok: every leaf, tile and checkpoint checks out" in result.stdout
         if words[1:3] == ["log", "prove"]:
             assert len(result.stdout.splitlines()) >= 2
+        if words[1:3] == ["policy", "load-kp"]:
+            assert json.loads(result.stdout)["accepted"] > 200
+        if words[1:3] == ["certificate", "verify"]:
+            assert "is VALID (confirmed)" in result.stdout
+        if words[1:3] == ["certificate", "render"]:
+            assert "BW-2026-000042" in (tmp_path / "certificate.html").read_text(encoding="utf-8")
+        if words[1] == "evidence":
+            assert "independently audited" in result.stdout
     assert os.path.exists(tmp_path / "kp.db")
     shown = runner.invoke(app, ["trace", "JW-0001-A", "--db", "sqlite:///kp.db", "--json"])
     origin = json.loads(shown.stdout)["origin"]
