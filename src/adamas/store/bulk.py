@@ -10,6 +10,7 @@ transaction, any backend: positional drivers (SQLite) get tuples in the compiled
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert
@@ -42,7 +43,13 @@ def _run(conn: Connection, table: Table, op: str, rows: Sequence[dict[str, Any]]
     if not rows:
         return
     sql, order = _compiled(conn, table, op)
-    params: list[Any] = [tuple(row[name] for name in order) for row in rows] if order else list(rows)
+    if order is None:
+        params: list[Any] = list(rows)
+    elif len(order) == 1:
+        params = [(row[order[0]],) for row in rows]
+    else:
+        pick = itemgetter(*order)  # the row's values in the compiled order, picked in C
+        params = [pick(row) for row in rows]
     conn.exec_driver_sql(sql, params)
 
 
