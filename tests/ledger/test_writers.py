@@ -50,3 +50,21 @@ def test_writers_take_turns_on_the_log(db_url: str, open_ledger: Callable[[str],
     (two,) = second.submit([b])
     assert (one.index, two.index) == (first.size - 2, first.size - 1)
     assert second.lot("LOT-B").holder == "miner" and first.lot("LOT-C").holder == "miner"
+
+
+def test_submit_gives_the_garbage_collector_back_as_it_found_it(
+    sqlite_url: str, open_ledger: Callable[[str], Ledger]
+) -> None:
+    import gc
+
+    ledger = open_ledger(sqlite_url)
+    w = basic_world()
+    assert gc.isenabled()
+    assert all(o.ok for o in ledger.submit(w.events[:3]))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ledger.submit(w.events[3:])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
