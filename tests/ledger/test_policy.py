@@ -149,8 +149,11 @@ def test_a_missing_data_pack_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_find_kp_data() -> None:
-    assert find_kp_data(KP_DATA.parents[2] / "main") == KP_DATA
-    assert find_kp_data(KP_DATA) == KP_DATA
+    repo = Path(__file__).resolve().parents[2]
+    for start in (repo, KP_DATA):
+        found = find_kp_data(start)
+        assert found is not None
+        assert found.resolve() == KP_DATA.resolve()
 
 
 # --- replaying the dates ------------------------------------------------------------------------------------
