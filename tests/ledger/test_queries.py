@@ -71,7 +71,7 @@ def test_lot_view_of_the_sold_star_stone(demo: tuple[Ledger, World, str]) -> Non
         "number": "HRD-260301-7781",
         "carats": "1.52",
         "color": "F",
-        "clarity": "VS1",
+        "clarity": "VVS2",  # as corrected by the lab (the original grading said VS1)
         "cut": "Excellent",
         "natural": True,
     }
@@ -175,9 +175,13 @@ def test_history_of_the_star_stone(demo: tuple[Ledger, World, str]) -> None:
         "lot.receive",
         "lot.sell",
         "attest",
+        "correct",
     ]
-    assert ledger.history(star)[-2].to_json()["body"]["price"] == {"amount": "14800.00", "currency": "USD"}
-    assert ledger.history(star)[-1].body["claim"] == "lab_verified"
+    assert ledger.history(star)[-3].to_json()["body"]["price"] == {"amount": "14800.00", "currency": "USD"}
+    assert ledger.history(star)[-2].body["claim"] == "lab_verified"
+    grading = next(h for h in ledger.history(star) if h.type == "lot.grade")
+    assert grading.body["report"]["clarity"] == "VS1"  # the log keeps what was signed
+    assert grading.corrected_by == ledger.history(star)[-1].id
 
 
 # --- trace --------------------------------------------------------------------------------------------------

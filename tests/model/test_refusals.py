@@ -331,11 +331,6 @@ def _(w: World) -> Raw:
     return w.sign("miner", "lot.teleport", record=False, lot="LOT-1")
 
 
-@case("type_not_yet_supported", "event.unsupported_type", "type")
-def _(w: World) -> Raw:
-    return w.sign("bw-authority", "correct", record=False, event="evt-0000001", reason="typo")
-
-
 @case("unknown_role", "event.schema", "participant.roles")
 def _(w: World) -> Raw:
     return w.sign(
@@ -1274,7 +1269,6 @@ CODES = frozenset(
         "envelope.key_revoked",
         "envelope.clock_skew",
         "event.schema",
-        "event.unsupported_type",
         "event.duplicate_id",
         "event.time_order",
         "ledger.no_genesis",

@@ -14,9 +14,11 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
+from adamas.model.events import Event, parse_envelope
 from adamas.model.records import (
     Attestation,
     Certificate,
+    Correction,
     CountryStatus,
     Flag,
     Key,
@@ -68,6 +70,11 @@ class BatchState:
         self._new_statuses: list[CountryStatus] = []
         self._new_sanctions: list[Sanction] = []
         self._new_attestations: list[Attestation] = []
+        self._new_corrections: list[Correction] = []
+        self.rows_written = 0
+        """How many of the batch's event rows are already stored (a correction stores them early)."""
+        self.stale = False
+        """True once a correction rewrote the state tables underneath this cache."""
         self._signed: list[tuple[str, str, int]] = []
         self._seq = 0
 
@@ -166,6 +173,20 @@ class BatchState:
         stmt = select(table.c.seq).where(table.c.event_id == event_id, table.c.seq < self._seq)
         return self._conn.execute(stmt).first() is not None
 
+    def logged_event(self, event_id: str) -> Event | None:
+        table = schema.events
+        row = self._conn.execute(
+            select(table.c.envelope).where(table.c.event_id == event_id, table.c.seq < self._seq)
+        ).first()
+        return parse_envelope(bytes(row.envelope)).event if row is not None else None
+
+    def put_correction(self, correction: Correction) -> None:
+        self._new_corrections.append(correction)
+        self._undo.append(("correction", correction.event, None, False))
+
+    def touch(self, lot_id: str) -> None:
+        self._touched[lot_id] = None
+
     def put_attestation(self, attestation: Attestation) -> None:
         self._new_attestations.append(attestation)
         if attestation.subject_kind == "lot":
@@ -250,6 +271,9 @@ class BatchState:
                 self._statuses[record_id].pop()
                 self._new_statuses.pop()
                 continue
+            if kind == "correction":
+                self._new_corrections.pop()
+                continue
             if kind == "attestation":
                 self._new_attestations.pop()
                 continue
@@ -268,6 +292,8 @@ class BatchState:
 
         A ledger keeps them for its next batch; they are few, and change only through events.
         """
+        if self.stale:
+            return {}
         return {kind: dict(self._cache[kind]) for kind in REGISTRY_KINDS}
 
     # --- writing ------------------------------------------------------------------------------------------
@@ -299,5 +325,21 @@ class BatchState:
         self._new_statuses = []
         self._new_sanctions = []
         self._new_attestations = []
+        insert_rows(
+            conn,
+            schema.corrections,
+            [
+                {
+                    "id": c.event,
+                    "target": c.target,
+                    "reason": c.reason,
+                    "replacement": None
+                    if c.replacement is None
+                    else json.dumps(c.replacement, sort_keys=True),
+                }
+                for c in self._new_corrections
+            ],
+        )
+        self._new_corrections = []
         self.lot_events = []
         self.flags = []

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from adamas.crypto import KeyPair, canonicalize
-from adamas.errors import AdamasError, ConflictError, InputError, NotFoundError, StorageError
+from adamas.errors import AdamasError, ConflictError, InputError, NotFoundError, RuleError, StorageError
 from adamas.ledger import queries
 from adamas.ledger.batch import BatchState, Registry
 from adamas.ledger.export import TilesExport, export_tiles
@@ -28,7 +28,7 @@ from adamas.ledger.transparency import Logged, TransparencyLog
 from adamas.ledger.verify import SignatureVerifier, VerifyWorker
 from adamas.ledger.views import Evidence, HistoryEntry, LotView, Trace
 from adamas.log import consistency_proof, inclusion_proof, leaf_hash
-from adamas.model.events import Envelope, parse_envelope
+from adamas.model.events import Envelope, parse_body, parse_envelope
 from adamas.model.rules import apply, authenticate
 from adamas.model.values import format_time_ns
 from adamas.store import schema
@@ -222,7 +222,7 @@ class Ledger:
                     ]
                 logged: Logged | None = None
                 if rows:
-                    insert_rows(conn, schema.events, rows)
+                    insert_rows(conn, schema.events, rows[state.rows_written :])
                     state.write()
                     conn.execute(
                         update(schema.meta)
@@ -270,10 +270,12 @@ class Ledger:
         head: int,
         now_ns: int | None,
         verifier: SignatureVerifier | None,
+        corrections: dict[str, dict[str, Any] | None] | None = None,
     ) -> tuple[list[Outcome], BatchState, list[dict[str, Any]]]:
         """Run authentication and rules over a batch against ``conn``; nothing is written here.
 
         ``now_ns`` None (a replay of stored events) skips the clock check and the duplicate lookup.
+        ``corrections`` (replays only): event id -> the body applied in its place (None: nothing).
         """
         envelopes = [p for p in parsed if isinstance(p, Envelope)]
         # The registry this ledger committed last is still the database's if no one has written since:
@@ -312,10 +314,23 @@ class Ledger:
                 continue
             state.begin_event(seq)
             try:
-                key = state.key(event.key)
-                sig_ok = verifier.result(item, key.public_key) if verifier and key else None
-                authenticate(item, state, now_ns=now_ns, sig_ok=sig_ok)
-                apply(event, state)
+                if corrections is not None and event.id in corrections:
+                    # A corrected event: its replacement (authorized by the correcting event) takes its place.
+                    replacement = corrections[event.id]
+                    if replacement is not None:
+                        apply(parse_body(replacement), state)
+                else:
+                    key = state.key(event.key)
+                    sig_ok = verifier.result(item, key.public_key) if verifier and key else None
+                    authenticate(item, state, now_ns=now_ns, sig_ok=sig_ok)
+                    correcting = event.type == "correct" and now_ns is not None
+                    if correcting:
+                        # The recomputation replays the stored log: store what this batch accepted so far.
+                        self._flush(conn, state, rows)
+                    apply(event, state)
+                    if correcting:
+                        self._recompute(conn, seq, event.fields["event"], event.fields["replacement_body"])
+                        state.stale = True
             except AdamasError as exc:
                 state.undo_event()
                 outcomes.append(Outcome(position, "refused", event.id, error=exc))
@@ -337,7 +352,21 @@ class Ledger:
             )
             outcomes.append(Outcome(position, "accepted", event.id, seq, digest))
             seq += 1
+            if state.stale:
+                # The state tables were rebuilt underneath this cache: store the correction's own rows and
+                # go on with a fresh cache.
+                self._flush(conn, state, rows)
+                written = state.rows_written
+                state = BatchState(conn)
+                state.rows_written = written
         return outcomes, state, rows
+
+    @staticmethod
+    def _flush(conn: Connection, state: BatchState, rows: list[dict[str, Any]]) -> None:
+        """Store the batch's accepted events and state so far (same transaction, nothing committed)."""
+        insert_rows(conn, schema.events, rows[state.rows_written :])
+        state.rows_written = len(rows)
+        state.write()
 
     def _known_events(self, conn: Connection, event_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
         out: dict[str, tuple[int, bytes]] = {}
@@ -398,27 +427,78 @@ class Ledger:
         try:
             with begin_write(self._engine) as conn:
                 self._lock_head(conn)
-                for table in reversed(schema.STATE_TABLES):
-                    conn.execute(delete(table))
-                done = 0
-                while done < total:
-                    rows = conn.execute(
-                        select(schema.events.c.seq, schema.events.c.envelope)
-                        .where(schema.events.c.seq >= done)
-                        .order_by(schema.events.c.seq)
-                        .limit(REPLAY_CHUNK)
-                    ).all()
-                    if not rows:
-                        break
-                    self._replay(conn, rows).write()
-                    done = rows[-1].seq + 1
-                    if progress is not None:
-                        progress(done, total)
+                self._replay_all(conn, total, self._corrections(conn, total), progress=progress)
         except SQLAlchemyError as exc:
             raise StorageError(f"rebuild failed: {exc.__class__.__name__}: {exc}") from exc
         return total
 
-    def _replay(self, conn: Connection, rows: Sequence[Any]) -> BatchState:
+    def _replay_all(
+        self,
+        conn: Connection,
+        upto: int,
+        corrections: dict[str, dict[str, Any] | None],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Empty the state tables and rebuild them from the events below leaf ``upto``."""
+        for table in reversed(schema.STATE_TABLES):
+            conn.execute(delete(table))
+        done = 0
+        while done < upto:
+            rows = conn.execute(
+                select(schema.events.c.seq, schema.events.c.envelope)
+                .where(schema.events.c.seq >= done, schema.events.c.seq < upto)
+                .order_by(schema.events.c.seq)
+                .limit(REPLAY_CHUNK)
+            ).all()
+            if not rows:
+                break
+            self._replay(conn, rows, corrections).write()
+            done = rows[-1].seq + 1
+            if progress is not None:
+                progress(done, upto)
+
+    def _corrections(self, conn: Connection, upto: int) -> dict[str, dict[str, Any] | None]:
+        """Corrections logged below leaf ``upto``: corrected event id -> replacement body (the last wins)."""
+        out: dict[str, dict[str, Any] | None] = {}
+        table = schema.events
+        stmt = (
+            select(table.c.envelope)
+            .where(table.c.type == "correct", table.c.seq < upto)
+            .order_by(table.c.seq)
+        )
+        for row in conn.execute(stmt):
+            fields = parse_envelope(bytes(row.envelope)).event.fields
+            out[fields["event"]] = fields["replacement_body"]
+        return out
+
+    def _recompute(
+        self, conn: Connection, upto: int, target: str, replacement: dict[str, Any] | None
+    ) -> None:
+        """Recompute the state as if ``target`` had been ``replacement``; refuse if a later event breaks.
+
+        Runs in a savepoint: on a conflict the state tables are as they were.
+        """
+        corrections = self._corrections(conn, upto)
+        corrections[target] = replacement
+        self._registry = None
+        try:
+            with conn.begin_nested():
+                self._replay_all(conn, upto, corrections)
+        except StorageError as exc:
+            raise RuleError(
+                f"the correction would make a later event invalid: {exc.message}",
+                code="correct.conflict",
+                field="replacement",
+                index=exc.context.get("index"),
+            ) from exc
+
+    def _replay(
+        self,
+        conn: Connection,
+        rows: Sequence[Any],
+        corrections: dict[str, dict[str, Any] | None] | None = None,
+    ) -> BatchState:
         """Check stored events ``(seq, envelope)`` again in order; return the state they build."""
         parsed: list[Envelope | AdamasError] = []
         for row in rows:
@@ -436,7 +516,9 @@ class Ledger:
                 assert isinstance(item, Envelope)
                 verifier.add(item)
             verifier.flush(last=True)
-            outcomes, state, _ = self._check(conn, parsed, head=rows[0].seq, now_ns=None, verifier=verifier)
+            outcomes, state, _ = self._check(
+                conn, parsed, head=rows[0].seq, now_ns=None, verifier=verifier, corrections=corrections
+            )
         finally:
             self._settle(verifier)
         for outcome, row in zip(outcomes, rows, strict=True):

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from adamas.errors import NotFoundError
 from adamas.ledger.views import EventRef, Evidence, HistoryEntry, LotView, OriginShare, Trace, TraceNode
@@ -94,10 +94,21 @@ def lot_view(conn: Connection, lot_id: str) -> LotView:
 def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
     """Every event that touched the lot, in log order."""
     _lot(conn, lot_id)
-    le, ev = schema.lot_events, schema.events
+    le, ev, co = schema.lot_events, schema.events, schema.corrections
+    # The latest correction of each event, if any (a later correction supersedes an earlier one).
+    latest = select(co.c.target, func.max(co.c.id).label("id")).group_by(co.c.target).subquery()
     stmt = (
-        select(ev.c.seq, ev.c.event_id, ev.c.type, ev.c.actor, ev.c.time_ns, ev.c.envelope)
+        select(
+            ev.c.seq,
+            ev.c.event_id,
+            ev.c.type,
+            ev.c.actor,
+            ev.c.time_ns,
+            ev.c.envelope,
+            latest.c.id.label("corrected_by"),
+        )
         .join(le, le.c.seq == ev.c.seq)
+        .outerjoin(latest, latest.c.target == ev.c.event_id)
         .where(le.c.lot == lot_id)
         .order_by(ev.c.seq)
     )
@@ -109,6 +120,7 @@ def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
             row.actor,
             format_time_ns(row.time_ns),
             json.loads(bytes(row.envelope))["body"],
+            row.corrected_by,
         )
         for row in conn.execute(stmt)
     ]

@@ -95,10 +95,13 @@ class HistoryEntry:
     actor: str
     time: str
     body: dict[str, Any]
+    corrected_by: str | None = None
+    """The correcting event, when this one was corrected (it stays in the log as it was signed)."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
+            "corrected_by": self.corrected_by,
             "index": self.index,
             "id": self.id,
             "type": self.type,

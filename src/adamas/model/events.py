@@ -193,12 +193,6 @@ def parse_body(body: dict[str, Any]) -> Event:
     type_ = r.req_string("type", max_len=64)
     parser = _PARSERS.get(type_)
     if parser is None:
-        if type_ in _LATER_TYPES:
-            raise InputError(
-                f"event type {type_!r} is part of EVENTS.md but not yet supported by this ledger",
-                code="event.unsupported_type",
-                field="type",
-            )
         raise InputError(f"unknown event type {type_!r}", field="type")
     event_id = r.req_string("id", pattern=EVENT_ID, what="event id")
     actor = r.ident("actor")
@@ -613,6 +607,25 @@ def _attest(r: Reader) -> dict[str, Any]:
     }
 
 
+def _correct(r: Reader) -> dict[str, Any]:
+    replacement: Event | None = None
+    raw = r.raw("replacement", required=False)
+    if raw is not None:
+        if not isinstance(raw, dict):
+            raise InputError("replacement must be a full event body (a JSON object)", field="replacement")
+        try:
+            replacement = parse_body(raw)
+        except InputError as exc:
+            where = f"replacement.{exc.field}" if exc.field else "replacement"
+            raise InputError(f"the replacement is not a valid body: {exc.message}", field=where) from exc
+    return {
+        "event": r.req_string("event", pattern=EVENT_ID, what="event id"),
+        "reason": _text(r, "reason"),
+        "replacement": replacement,
+        "replacement_body": raw,
+    }
+
+
 _PARSERS: Final[dict[str, Callable[[Reader], dict[str, Any]]]] = {
     "genesis": _genesis,
     "participant.register": _participant_register,
@@ -637,6 +650,6 @@ _PARSERS: Final[dict[str, Callable[[Reader], dict[str, Any]]]] = {
     "certificate.confirm": _certificate_confirm,
     "certificate.void": _certificate_void,
     "attest": _attest,
+    "correct": _correct,
 }
-_LATER_TYPES: Final = frozenset({"correct"})
 SUPPORTED_TYPES: Final = frozenset(_PARSERS)

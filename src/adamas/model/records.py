@@ -26,6 +26,7 @@ __all__ = [
     "SITE_KINDS",
     "Attestation",
     "Certificate",
+    "Correction",
     "CountryStatus",
     "Flag",
     "Key",
@@ -256,3 +257,14 @@ class Attestation:
     time_ns: int
     level: int
     """Index into ``EVIDENCE_LEVELS`` that this attestation supports (0 for a concern)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A correcting event: the original stays in the log; state is recomputed with ``replacement`` (a full
+    body of the same type) in its place, or without it when there is none."""
+
+    event: str
+    target: str
+    reason: str
+    replacement: dict[str, Any] | None

@@ -17,6 +17,7 @@ from typing import Any, Final
 from adamas.crypto import verify
 from adamas.errors import RuleError, VerificationError
 from adamas.model.checks import actor_of, flag, is_admin, may_register, refuse, registered
+from adamas.model.corrections import CORRECTION_HANDLERS
 from adamas.model.custody import CUSTODY_HANDLERS
 from adamas.model.events import Envelope, Event
 from adamas.model.kp import KP_HANDLERS
@@ -245,4 +246,5 @@ _HANDLERS: Final[dict[str, Callable[[Event, State], None]]] = {
     **CUSTODY_HANDLERS,
     **KP_HANDLERS,
     **OVERSIGHT_HANDLERS,
+    **CORRECTION_HANDLERS,
 }

@@ -6,11 +6,15 @@ database (loading what a batch touches at once); tests implement it over plain d
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from adamas.model.events import Event
 
 from adamas.model.records import (
     Attestation,
     Certificate,
+    Correction,
     CountryStatus,
     Flag,
     Key,
@@ -38,6 +42,7 @@ class State(Protocol):
     def certificate(self, number: str) -> Certificate | None: ...
     def events_signed_since(self, key_id: str, time_ns: int) -> list[str]: ...
     def event_logged(self, event_id: str) -> bool: ...
+    def logged_event(self, event_id: str) -> Event | None: ...
 
     def put_participant(self, participant: Participant) -> None: ...
     def put_key(self, key: Key) -> None: ...
@@ -48,6 +53,8 @@ class State(Protocol):
     def put_sanction(self, sanction: Sanction) -> None: ...
     def put_certificate(self, certificate: Certificate) -> None: ...
     def put_attestation(self, attestation: Attestation) -> None: ...
+    def put_correction(self, correction: Correction) -> None: ...
+    def touch(self, lot_id: str) -> None: ...
     def flag(self, flag: Flag) -> None: ...
 
 
@@ -65,6 +72,9 @@ class MemoryState:
         self.sanction_list: list[Sanction] = []
         self.certificates: dict[str, Certificate] = {}
         self.attestations: list[Attestation] = []
+        self.corrections: list[Correction] = []
+        self.logged: dict[str, Event] = {}
+        """Applied events by id, for corrections."""
         self.signed: list[tuple[str, str, int]] = []
         """(event id, key id, time) of every applied event, for compromise look-ups."""
 
@@ -106,6 +116,15 @@ class MemoryState:
 
     def put_attestation(self, attestation: Attestation) -> None:
         self.attestations.append(attestation)
+
+    def logged_event(self, event_id: str) -> Event | None:
+        return self.logged.get(event_id)
+
+    def put_correction(self, correction: Correction) -> None:
+        self.corrections.append(correction)
+
+    def touch(self, lot_id: str) -> None:
+        return None
 
     def put_country_status(self, status: CountryStatus) -> None:
         self.statuses.append(status)

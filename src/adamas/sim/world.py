@@ -305,6 +305,13 @@ class World:
             evidence=items,
         )
 
+    def correct(self, actor: Actor | str, original: dict[str, Any], reason: str, **changes: Any) -> None:
+        """Correct an earlier event: its body with ``changes`` becomes the replacement (none: withdrawn)."""
+        fields: dict[str, Any] = {"event": original["id"], "reason": reason}
+        if changes:
+            fields["replacement"] = {**original, **changes}
+        self.sign(actor, "correct", **fields)
+
     # --- Kimberley Process ----------------------------------------------------------------------------------
 
     def country_status(
@@ -461,6 +468,7 @@ def demo_world() -> tuple[World, str]:
     w.ship(cutter, "shp-bw-be-0001", ["PS-0042-001"], lab.id)
     w.receive(lab, "shp-bw-be-0001", {"PS-0042-001": "1.52"})
     w.grade(lab, "PS-0042-001", "HRD-260301-7781", "1.52", color="F", clarity="VS1", cut="Excellent")
+    grading = w.events[-1]["body"]
     w.ship(lab, "shp-be-us-0001", ["PS-0042-001"], retailer.id)
     w.receive(retailer, "shp-be-us-0001", {"PS-0042-001": "1.52"})
     w.sell(retailer, "PS-0042-001", price="14800.00")
@@ -507,4 +515,7 @@ def demo_world() -> tuple[World, str]:
         statement="Natural diamond, 1.52 ct, report HRD-260301-7781.",
         evidence="HRD-260301-7781.pdf",
     )
+    # The lab finds a typo in its report: the grading stays in the log, corrected.
+    report = {**grading["report"], "clarity": "VVS2"}
+    w.correct(lab, grading, "clarity misprinted on report HRD-260301-7781", report=report)
     return w, "PS-0042-001"

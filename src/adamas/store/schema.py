@@ -235,6 +235,15 @@ attestations = Table(
     Index("ix_attestations_subject", "subject_kind", "subject_id"),
 )
 
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("target", String(ID), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("replacement", Text),
+)
+
 STATE_TABLES: Final = (
     participants,
     keys,
@@ -248,5 +257,6 @@ STATE_TABLES: Final = (
     sanctions,
     certificates,
     attestations,
+    corrections,
 )
 LOG_TABLES: Final = (log_tiles, log_checkpoints)
