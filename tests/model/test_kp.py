@@ -22,36 +22,16 @@ from adamas.sim import World
 from adamas.sim.world import Actor
 from adamas.store import schema
 from conftest import basic_world
+from refusal_tables import assert_human, case_table, snapshot, submit_ok
 
 Envelope = dict[str, Any]
 Build = Callable[[World], Envelope]
 DAY_NS = 86_400 * 1_000_000_000
 
-CASES: list[Any] = []
-
-
-def case(name: str, code: str, field: str | None, *, xfail: str | None = None) -> Callable[[Build], Build]:
-    """Register a builder as a named row of the attack table."""
-
-    def register(build: Build) -> Build:
-        marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
-        CASES.append(pytest.param(build, code, field, id=name, marks=marks))
-        return build
-
-    return register
+CASES, case = case_table()
 
 
 # --- ledger helpers (copied in spirit from test_refusals.py) ------------------------------------------------
-
-
-def snapshot(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the log, of the Merkle tree and checkpoints, and of every state table."""
-    tables = (*schema.STATE_TABLES, *schema.LOG_TABLES, schema.events, schema.meta)
-    with ledger.engine.connect() as conn:
-        return {
-            t.name: [tuple(row) for row in conn.execute(select(t).order_by(*t.primary_key.columns))]
-            for t in tables
-        }
 
 
 def state_snapshot(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
@@ -61,13 +41,6 @@ def state_snapshot(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
             t.name: [tuple(row) for row in conn.execute(select(t).order_by(*t.primary_key.columns))]
             for t in schema.STATE_TABLES
         }
-
-
-def submit_ok(ledger: Ledger, events: list[Envelope]) -> None:
-    if events:
-        outcomes = ledger.submit(events)
-        refused = [o.to_json() for o in outcomes if o.status != "accepted"]
-        assert not refused, refused
 
 
 def assert_refused(ledger: Ledger, envelope: Envelope, code: str, field: str | None) -> None:
@@ -80,12 +53,6 @@ def assert_refused(ledger: Ledger, envelope: Envelope, code: str, field: str | N
     assert_human(outcome.error.message)
     assert ledger.size == size
     assert snapshot(ledger) == before
-
-
-def assert_human(message: str) -> None:
-    assert isinstance(message, str)
-    assert len(message.split()) >= 3, message
-    assert "Traceback" not in message
 
 
 class Script:

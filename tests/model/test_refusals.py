@@ -14,30 +14,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from adamas import Ledger
 from adamas.crypto import canonicalize
 from adamas.model.values import format_time_ns
 from adamas.sim import World
-from adamas.store import schema
 from conftest import basic_world
+from refusal_tables import assert_human, case_table, snapshot, submit_ok
 
 Raw = dict[str, Any] | str | bytes
 Build = Callable[[World], Raw]
 
-CASES: list[Any] = []
-
-
-def case(name: str, code: str, field: str | None, *, xfail: str | None = None) -> Callable[[Build], Build]:
-    """Register a builder as a named row of the refusal table."""
-
-    def register(build: Build) -> Build:
-        marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
-        CASES.append(pytest.param(build, code, field, id=name, marks=marks))
-        return build
-
-    return register
+CASES, case = case_table()
 
 
 # --- helpers that record accepted setup events -------------------------------------------------------------
@@ -1235,31 +1223,8 @@ def _(w: World) -> Raw:
 # --- the test -------------------------------------------------------------------------------------------
 
 
-def snapshot(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the log and of every state table, in primary-key order."""
-    tables = (*schema.STATE_TABLES, schema.events, schema.meta)
-    with ledger.engine.connect() as conn:
-        return {
-            t.name: [tuple(row) for row in conn.execute(select(t).order_by(*t.primary_key.columns))]
-            for t in tables
-        }
-
-
-def submit_setup(ledger: Ledger, events: list[dict[str, Any]]) -> None:
-    if events:
-        outcomes = ledger.submit(events)
-        refused = [o.to_json() for o in outcomes if o.status != "accepted"]
-        assert not refused, refused
-
-
-def assert_human(message: str) -> None:
-    assert isinstance(message, str)
-    assert len(message.split()) >= 3, message
-    assert "Traceback" not in message
-
-
-# Every refusal code the implemented event types can raise (EVENTS.md's examples, less the certificate,
-# country, sanction and correction codes of types still to come, plus the codes of docs/refusals.md).
+# Every refusal code of the registry and custody events (EVENTS.md and docs/refusals.md); the KP codes
+# have their own table in test_kp.py, the correction codes in tests/ledger/test_corrections.py.
 CODES = frozenset(
     {
         "envelope.malformed",
@@ -1320,7 +1285,7 @@ def test_bad_input_is_refused_and_writes_nothing(
     w = basic_world()
     bad = build(w)
     ledger = open_ledger(db_url)
-    submit_setup(ledger, w.events)
+    submit_ok(ledger, w.events)
     size, before = ledger.size, snapshot(ledger)
 
     (outcome,) = ledger.submit([bad])
@@ -1336,7 +1301,7 @@ def test_bad_input_is_refused_and_writes_nothing(
 def test_key_add_by_the_participant_is_accepted(db_url: str, open_ledger: Callable[[str], Ledger]) -> None:
     w = basic_world()
     ledger = open_ledger(db_url)
-    submit_setup(ledger, w.events)
+    submit_ok(ledger, w.events)
 
     (outcome,) = ledger.submit([add_key(w, "miner", "miner", key_spec(w, "miner", 1))])
 
@@ -1359,7 +1324,7 @@ def test_atomic_batch_with_one_refusal_writes_nothing(
     w = basic_world()
     valid, invalid = valid_and_invalid(w)
     ledger = open_ledger(db_url)
-    submit_setup(ledger, w.events)
+    submit_ok(ledger, w.events)
     size, before = ledger.size, snapshot(ledger)
 
     first, second = ledger.submit([valid, invalid], mode="atomic")
@@ -1377,7 +1342,7 @@ def test_proceed_batch_keeps_the_valid_envelope(db_url: str, open_ledger: Callab
     w = basic_world()
     valid, invalid = valid_and_invalid(w)
     ledger = open_ledger(db_url)
-    submit_setup(ledger, w.events)
+    submit_ok(ledger, w.events)
     size = ledger.size
 
     first, second = ledger.submit([valid, invalid], mode="proceed")
