@@ -94,10 +94,10 @@ def test_every_country_has_a_standing_and_eu_members_take_the_eus() -> None:
 
 def test_g7_sanctions_on_russian_origin() -> None:
     sanctions = [b["sanction"] for b in kp_policy_bodies(KP_DATA) if b["type"] == "sanction.set"]
-    assert [(s["id"], s["effective"], s["min_stone_carats"]) for s in sanctions] == [
-        ("g7-ru-direct-2024-01-01", "2024-01-01T00:00:00Z", "1000.00"),
-        ("g7-ru-1ct-2024-03-01", "2024-03-01T00:00:00Z", "1.00"),
-        ("g7-ru-0.5ct-2024-09-01", "2024-09-01T00:00:00Z", "0.50"),
+    assert [(s["id"], s["effective"], s.get("min_stone_carats"), s.get("lot_kinds")) for s in sanctions] == [
+        ("g7-ru-direct-2024-01-01", "2024-01-01T00:00:00Z", None, ["rough_parcel", "rough_stone", "jewel"]),
+        ("g7-ru-1ct-2024-03-01", "2024-03-01T00:00:00Z", "1.00", None),
+        ("g7-ru-0.5ct-2024-09-01", "2024-09-01T00:00:00Z", "0.50", None),
     ]
     for s in sanctions:
         assert s["origin_countries"] == ["RU"]

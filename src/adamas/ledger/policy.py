@@ -53,14 +53,13 @@ month as its first day:
 - Russia, three ``sanction.set`` with origin ``RU`` and importing countries the G7 (``CA``, ``GB``, ``JP``,
   ``US`` and ``EU``, which covers France, Germany and Italy):
 
-  - "G7 import restrictions (direct)", 2024-01-01 -> ``g7-ru-direct-2024-01-01``. EVENTS.md's
-    ``min_stone_carats`` exempts *polished* stones below it (rough and jewels are never exempt), and a
-    later threshold cannot lift an earlier sanction: a direct measure without threshold would bar every
-    Russian-mined polished stone forever, and the phased 1 ct and 0.5 ct steps would mean nothing. A lot's
-    origin says where a stone was mined, not where it was cut, and polished Russian-mined stones reach the
-    G7 through third-country cutting, which is the phased measure. So the direct measure is recorded over
-    rough (and jewellery) only, with ``min_stone_carats`` ``"1000.00"``, above any polished diamond ever
-    cut (the largest is about 546 ct), so that every polished stone is left to the steps below;
+  - "G7 import restrictions (direct)", 2024-01-01 -> ``g7-ru-direct-2024-01-01``. A later threshold
+    cannot lift an earlier sanction: a direct measure over every kind of lot would bar every Russian-mined
+    polished stone forever, and the phased 1 ct and 0.5 ct steps would mean nothing. A lot's origin says
+    where a stone was mined, not where it was cut, and polished Russian-mined stones reach the G7 through
+    third-country cutting, which is the phased measure. So the direct measure covers rough and jewellery
+    only, through the optional ``lot_kinds`` of ``sanction.set``, and leaves polished stones to the steps
+    below;
   - "G7/EU phased restrictions (indirect, third-country processing)", 2024-03-01 ->
     ``g7-ru-1ct-2024-03-01``, ``min_stone_carats`` ``"1.00"`` (issue #4: "1 ct from 1 March 2024");
   - "G7 traceability-based verification & certification mechanism", 2024-09-01 ->
@@ -99,7 +98,7 @@ __all__ = [
     "KP_DATA_FILES",
     "KP_POLICY_PREFIX",
     "KP_START",
-    "RUSSIA_DIRECT_THRESHOLD",
+    "RUSSIA_DIRECT_KINDS",
     "count_outcomes",
     "find_kp_data",
     "kp_policy_bodies",
@@ -114,8 +113,8 @@ KP_START: Final = date(2003, 1, 1)
 KP_DATA_FILES: Final = ("kp_participants.csv", "kp_suspensions_embargoes.csv")
 G7_IMPORTERS: Final = ("CA", "EU", "GB", "JP", "US")
 """Importing countries of the G7 measures: ``EU`` stands for France, Germany and Italy (and all members)."""
-RUSSIA_DIRECT_THRESHOLD: Final = "1000.00"
-"""``min_stone_carats`` of the direct measure: above any polished diamond, so it bars rough (and jewels)."""
+RUSSIA_DIRECT_KINDS: Final = ("rough_parcel", "rough_stone", "jewel")
+"""``lot_kinds`` of the direct measure: rough and jewellery; polished is left to the phased steps."""
 REASON_MAX: Final = 2_000
 SUBMIT_CHUNK: Final = 100
 
@@ -237,23 +236,28 @@ class _Status:
 class _Sanction:
     id: str
     effective: date
-    min_stone_carats: str
+    min_stone_carats: str | None
     reason: str
+    lot_kinds: tuple[str, ...] = ()
 
     def body(self) -> dict[str, Any]:
         when = _rfc3339(self.effective)
+        spec: dict[str, Any] = {
+            "id": self.id,
+            "origin_countries": ["RU"],
+            "importing_countries": list(G7_IMPORTERS),
+            "effective": when,
+            "reason": _reason(self.reason),
+        }
+        if self.min_stone_carats is not None:
+            spec["min_stone_carats"] = self.min_stone_carats
+        if self.lot_kinds:
+            spec["lot_kinds"] = list(self.lot_kinds)
         return {
             "type": "sanction.set",
             "id": f"{KP_POLICY_PREFIX}sanction-{self.id}",
             "time": when,
-            "sanction": {
-                "id": self.id,
-                "origin_countries": ["RU"],
-                "importing_countries": list(G7_IMPORTERS),
-                "min_stone_carats": self.min_stone_carats,
-                "effective": when,
-                "reason": _reason(self.reason),
-            },
+            "sanction": spec,
         }
 
 
@@ -343,15 +347,15 @@ _IGNORED: Final = {
     ("", "*"): "an observer, not a country",
 }
 _SANCTIONS: Final = {
-    "G7 import restrictions (direct)": ("g7-ru-direct-2024-01-01", RUSSIA_DIRECT_THRESHOLD),
-    "G7/EU phased restrictions (indirect, third-country processing)": ("g7-ru-1ct-2024-03-01", "1.00"),
-    "G7 traceability-based verification & certification mechanism": ("g7-ru-0.5ct-2024-09-01", "0.50"),
+    "G7 import restrictions (direct)": ("g7-ru-direct-2024-01-01", None, RUSSIA_DIRECT_KINDS),
+    "G7/EU phased restrictions (indirect, third-country processing)": ("g7-ru-1ct-2024-03-01", "1.00", ()),
+    "G7 traceability-based verification & certification mechanism": ("g7-ru-0.5ct-2024-09-01", "0.50", ()),
 }
 _SANCTION_NOTES: Final = {
     "g7-ru-direct-2024-01-01": (
-        "Ledger mapping: covers Russian-mined rough and jewellery. A lot's origin says where it was mined, "
-        "not where it was cut, so every polished stone (min_stone_carats 1000.00, above any polished "
-        "diamond) is left to the phased steps g7-ru-1ct-2024-03-01 and g7-ru-0.5ct-2024-09-01."
+        "Ledger mapping: covers Russian-mined rough and jewellery (lot_kinds). A lot's origin says where it "
+        "was mined, not where it was cut, so polished stones are left to the phased steps "
+        "g7-ru-1ct-2024-03-01 and g7-ru-0.5ct-2024-09-01."
     ),
     "g7-ru-1ct-2024-03-01": (
         "Ledger mapping: Russian-mined rough, jewellery and polished stones of 1.00 ct and more "
@@ -380,7 +384,7 @@ def _measures(path: Path, iso2_of: dict[str, str]) -> tuple[list[_Status], list[
         if (iso3, event) in _IGNORED or (iso3, "*") in _IGNORED:
             continue
         if iso3 == "RUS" and event in _SANCTIONS:
-            sanction_id, threshold = _SANCTIONS[event]
+            sanction_id, threshold, kinds = _SANCTIONS[event]
             sanctions.append(
                 _Sanction(
                     sanction_id,
@@ -388,6 +392,7 @@ def _measures(path: Path, iso2_of: dict[str, str]) -> tuple[list[_Status], list[
                     threshold,
                     f"{event}: {row['scope']}; {row['description']}. {_SANCTION_NOTES[sanction_id]} "
                     f"{cite} {_sources(row)}",
+                    kinds,
                 )
             )
             continue

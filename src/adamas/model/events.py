@@ -22,6 +22,7 @@ from adamas.model.records import (
     ATTEST_SUBJECTS,
     COUNTRY_STATUSES,
     HS_CODES,
+    LOT_KINDS,
     PARTICIPANT_STATUSES,
     POLISHED_KINDS,
     ROLES,
@@ -501,6 +502,20 @@ def _country_status(r: Reader) -> dict[str, Any]:
     }
 
 
+def _lot_kinds(r: Reader) -> tuple[str, ...]:
+    """The optional ``lot_kinds`` of a sanction (an Adamas addition: none means every kind)."""
+    kinds = r.array("lot_kinds", required=False, min_len=1, max_len=len(LOT_KINDS))
+    for i, kind in enumerate(kinds):
+        if kind not in LOT_KINDS:
+            raise InputError(
+                f"{r.where('lot_kinds')}[{i}] is not a lot kind: {kind!r}",
+                field=f"{r.where('lot_kinds')}[{i}]",
+            )
+    if len(set(kinds)) != len(kinds):
+        raise InputError(f"{r.where('lot_kinds')} names a kind twice", field=r.where("lot_kinds"))
+    return tuple(kinds)
+
+
 def _sanction_set(r: Reader) -> dict[str, Any]:
     s = r.child("sanction")
     effective = s.time("effective")
@@ -510,6 +525,7 @@ def _sanction_set(r: Reader) -> dict[str, Any]:
         "origin_countries": _countries(s, "origin_countries"),
         "importing_countries": _countries(s, "importing_countries"),
         "min_stone_carats": s.carats("min_stone_carats", required=False),
+        "lot_kinds": _lot_kinds(s),
         "single_origin_required": s.boolean("single_origin_required")
         if s.has("single_origin_required")
         else False,

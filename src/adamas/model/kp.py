@@ -241,6 +241,8 @@ def _sanction_for(
     for sanction in state.sanctions():
         if not _applies_to(sanction, importing_country, at_ns):
             continue
+        if sanction.lot_kinds and lot.kind not in sanction.lot_kinds:
+            continue
         barred = sorted(set(origins) & set(sanction.origin_countries))
         if not barred:
             continue
@@ -289,6 +291,7 @@ def _sanction_set(event: Event, state: State) -> None:
             event=event.id,
             min_stone_carats=s["min_stone_carats"],
             single_origin_required=s["single_origin_required"],
+            lot_kinds=s["lot_kinds"],
         )
     )
 

@@ -208,6 +208,8 @@ class Sanction:
     event: str
     min_stone_carats: Hundredths | None = None
     single_origin_required: bool = False
+    lot_kinds: tuple[str, ...] = ()
+    """The kinds of lot it covers; empty: every kind (an optional field Adamas adds to EVENTS.md)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,6 +268,7 @@ def sanction_to_row(s: Sanction) -> dict[str, Any]:
         "event": s.event,
         "min_stone_carats": s.min_stone_carats,
         "single_origin_required": int(s.single_origin_required),
+        "lot_kinds": _id_list(s.lot_kinds),
     }
 
 
@@ -282,6 +283,7 @@ def sanction_from_row(row: Row[Any]) -> Sanction:
         row.event,
         row.min_stone_carats,
         bool(row.single_origin_required),
+        tuple(_DECODE(row.lot_kinds)),
     )
 
 

@@ -192,6 +192,7 @@ sanctions = Table(
     Column("event", String(ID), nullable=False),
     Column("min_stone_carats", BigInteger),
     Column("single_origin_required", Integer, nullable=False),
+    Column("lot_kinds", Text, nullable=False),
 )
 
 certificates = Table(
