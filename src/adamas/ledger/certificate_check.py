@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 from adamas.crypto import verify
 from adamas.errors import AdamasError, NotFoundError
 from adamas.model.events import Envelope, parse_envelope
-from adamas.model.kp import kp_participant
+from adamas.model.kp import kp_participant, origin_by_country
 from adamas.model.records import ROUGH_KINDS
 from adamas.model.values import format_hundredths, format_time_ns
 from adamas.store import schema
@@ -146,11 +146,9 @@ def verify_certificate(ledger: Ledger, number: str) -> CertificateVerdict:
         lots = load(conn, schema.lots, cert.lots, lot_from_row)
         sites = load(conn, schema.sites, {s for lot in lots.values() for s in lot.origin}, lambda r: r)
         carats = sum(lot.carats for lot in lots.values())
-        origin: dict[str, int] = {}
-        for lot in lots.values():
-            for site_id, amount in lot.origin.items():
-                country = sites[site_id].country if site_id in sites else "??"
-                origin[country] = origin.get(country, 0) + amount
+        origin = origin_by_country(
+            lots.values(), lambda site_id: sites[site_id].country if site_id in sites else None
+        )
         checks.add(
             "lots exist and are rough",
             len(lots) == len(cert.lots) and all(lot.kind in ROUGH_KINDS for lot in lots.values()),
@@ -163,7 +161,7 @@ def verify_certificate(ledger: Ledger, number: str) -> CertificateVerdict:
         )
         checks.add(
             "origin adds up",
-            dict(sorted(origin.items())) == cert.origin,
+            origin == cert.origin,
             ", ".join(f"{c} {format_hundredths(v)} ct" for c, v in sorted(origin.items())),
         )
         status = "issued"

@@ -38,6 +38,7 @@ __all__ = [
     "check_import",
     "check_production",
     "kp_participant",
+    "origin_by_country",
     "origin_countries",
     "standing",
 ]
@@ -98,15 +99,19 @@ def _require_standing(
     )
 
 
-def origin_countries(state: State, lots: Iterable[Lot]) -> dict[str, Hundredths]:
-    """Carats by country of origin over ``lots`` (through the mines' countries)."""
+def origin_by_country(lots: Iterable[Lot], country_of: Callable[[str], str | None]) -> dict[str, Hundredths]:
+    """Carats by country of origin over ``lots``, given each mine site's country (``??`` if unknown)."""
     out: dict[str, Hundredths] = {}
     for lot in lots:
         for site_id, carats in lot.origin.items():
-            site = state.site(site_id)
-            country = site.country if site is not None else "??"
+            country = country_of(site_id) or "??"
             out[country] = out.get(country, 0) + carats
     return dict(sorted(out.items()))
+
+
+def origin_countries(state: State, lots: Iterable[Lot]) -> dict[str, Hundredths]:
+    """Carats by country of origin over ``lots`` (through the mines' countries in ``state``)."""
+    return origin_by_country(lots, lambda site_id: site.country if (site := state.site(site_id)) else None)
 
 
 def _zones(state: State, lots: Iterable[Lot]) -> list[str | None]:
