@@ -340,6 +340,8 @@ def _site_register(r: Reader) -> dict[str, Any]:
         "lat": _coordinate(s, "lat", 90),
         "lon": _coordinate(s, "lon", 180),
         "zone": s.string("zone", required=False, max_len=200),
+        # Carats a year from the mine's licence: what the capacity detector compares production with.
+        "annual_capacity": s.carats("annual_capacity", required=False),
     }
     s.done()
     return {"site": out}
@@ -392,6 +394,8 @@ def _lot_ship(r: Reader) -> dict[str, Any]:
         "to": r.ident("to"),
         "certificate": r.string("certificate", required=False, max_len=40),
         "seal": r.string("seal", required=False, max_len=200),
+        # The shipment's declared value: what the value detector compares with its origin's norm.
+        "value": r.money("value", required=False),
     }
 
 

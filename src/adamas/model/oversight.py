@@ -1,8 +1,8 @@
 """Oversight: attestations by monitors, authorities and labs (EVENTS.md, "Oversight").
 
 An attestation attaches evidence (hashes, optional URIs) to a subject and supports an evidence level:
-self-declared < document-backed < lab-verified < independently audited. A ``concern`` supports no level; it
-opens a flag for people to review.
+self-declared < document-backed < lab-verified < independently audited. A ``concern`` or a ``not_natural``
+finding supports no level; it opens a flag for people to review.
 """
 
 from __future__ import annotations
@@ -20,9 +20,14 @@ __all__ = ["OVERSIGHT_HANDLERS", "evidence_level"]
 ATTESTERS: Final = frozenset({"monitor", "authority", "grading_lab"})
 
 
+# Claims that support no evidence level but open a flag: a monitor's concern, and a lab's finding that a
+# stone is laboratory-grown or treated.
+FLAGGING_CLAIMS: Final = frozenset({"concern", "not_natural"})
+
+
 def evidence_level(claim: str, attester: Participant) -> int:
     """The evidence level (index into ``EVIDENCE_LEVELS``) a claim by ``attester`` supports."""
-    if claim == "concern":
+    if claim in FLAGGING_CLAIMS:
         return 0
     if claim == "lab_verified":
         return 2
@@ -67,12 +72,13 @@ def _attest(event: Event, state: State) -> None:
             level=evidence_level(f["claim"], actor),
         )
     )
-    if f["claim"] == "concern":
+    if f["claim"] in FLAGGING_CLAIMS:
+        what = "raises a concern about" if f["claim"] == "concern" else "finds not natural"
         flag(
             state,
             event,
-            "attest.concern",
-            f"{actor.id} raises a concern about {f['subject_kind']} {f['subject_id']}: {f['statement']}",
+            f"attest.{f['claim']}",
+            f"{actor.id} {what} {f['subject_kind']} {f['subject_id']}: {f['statement']}",
             lot=f["subject_id"] if f["subject_kind"] == "lot" else None,
             subject_kind=f["subject_kind"],
             subject_id=f["subject_id"],

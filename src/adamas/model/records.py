@@ -240,7 +240,7 @@ class Certificate:
 
 ATTEST_SUBJECTS: Final = frozenset({"event", "lot", "site", "participant", "country"})
 ATTEST_CLAIMS: Final = frozenset(
-    {"site_visited", "production_verified", "documents_verified", "lab_verified", "concern"}
+    {"site_visited", "production_verified", "documents_verified", "lab_verified", "not_natural", "concern"}
 )
 EVIDENCE_LEVELS: Final = ("self-declared", "document-backed", "lab-verified", "independently audited")
 
