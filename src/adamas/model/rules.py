@@ -233,7 +233,8 @@ def _site_register(event: Event, state: State) -> None:
             f"operator {operator.id} is registered in {operator.country}, the site is in {spec['country']}",
             "site.operator",
         )
-    state.put_site(Site(event=event.id, **spec))
+    # The licensed capacity stays in the signed body (the site's register event), where detectors read it.
+    state.put_site(Site(event=event.id, **{k: v for k, v in spec.items() if k != "annual_capacity"}))
 
 
 _HANDLERS: Final[dict[str, Callable[[Event, State], None]]] = {
