@@ -98,7 +98,7 @@ def test_consistency_probe_is_decided_as_published(path: Path) -> None:
 
 
 def test_probe_corpus_is_complete() -> None:
-    # SOURCES.txt pins the transparency-dev commit; a partial checkout must not pass silently.
+    # tests/vectors/SOURCES.md pins the transparency-dev commit; a partial copy must not pass silently.
     assert len(list(PROBES.rglob("*.json"))) == 196
 
 
