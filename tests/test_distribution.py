@@ -81,6 +81,23 @@ def test_the_version_has_one_source() -> None:
     assert "## [Unreleased]" in changelog
 
 
+# A path into a ``shared/`` folder beside the repository: "shared" as a path part, or ``../shared``.
+SHARED_PATH = re.compile(r"""["']shared["']|\.\./shared\b|/work/shared\b""")
+
+
+def test_nothing_reads_a_shared_folder_beside_the_repository() -> None:
+    """Code, tests, benchmarks and scripts carry what they read (issue 7): no path into ``../shared``."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for folder in ("src", "tests", "benchmarks", "scripts")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        if path != Path(__file__).resolve()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if SHARED_PATH.search(line)
+    ]
+    assert not offenders
+
+
 @pytest.mark.slow
 def test_the_wheel_holds_the_package_its_data_and_nothing_else(dist: tuple[Path, Path]) -> None:
     wheel, _ = dist
