@@ -19,7 +19,8 @@ from adamas.sim import World
 from adamas.store import metadata, normalize_url
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+VECTORS = REPO / "tests" / "vectors"
+"""Published test vectors copied into the repository (origin, version and licence in SOURCES.md there)."""
 FIXED_NOW = "2026-06-01T00:00:00Z"
 
 
