@@ -3,14 +3,12 @@ lists come in pages that join up to the whole list, and what the service hands o
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from served import Served, demo_fixture, walk_pages  # noqa: F401 - demo_fixture is the fixture `demo`
 
 from adamas import Ledger, Receipt, verify_receipt
 from adamas.crypto import canonicalize
 from adamas.ledger.certificate_check import verify_certificate
-from served import Served, demo_fixture, walk_pages  # noqa: F401 - demo_fixture is the fixture `demo`
 
 
 def test_lot_is_the_ledgers_view(demo: Served) -> None:

@@ -12,7 +12,7 @@ from adamas.errors import AdamasError, InputError
 
 
 @app.command()
-def serve(
+def serve(  # noqa: PLR0917 - one parameter per option, as Typer reads them
     db: DbOption = DEFAULT_DB,
     read_db: Annotated[
         str | None,
