@@ -10,6 +10,8 @@ serves every checkpoint the log ever signed, as ``export-tiles`` writes them und
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path, Query, Response
@@ -17,6 +19,7 @@ from fastapi import APIRouter, Path, Query, Response
 from adamas.api.deps import LedgerDep
 from adamas.api.models import ConsistencyProof, InclusionProof
 from adamas.api.routes._common import problems
+from adamas.errors import AdamasError
 from adamas.ledger import Ledger
 from adamas.log import Checkpoint, parse_tile_path
 
@@ -76,7 +79,19 @@ def get_tile(ledger: LedgerDep, tile_path: str = Path(max_length=128)) -> Respon
     """`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`: the tile's hashes, or the bundle's entries."""
     tile = parse_tile_path(f"tile/{tile_path}")
     cache = SHORT if tile.is_partial else IMMUTABLE
-    return Response(ledger.tile(tile), media_type=OCTETS, headers={"Cache-Control": cache})
+    with _fields({None: "path"}):
+        data = ledger.tile(tile)
+    return Response(data, media_type=OCTETS, headers={"Cache-Control": cache})
+
+
+@contextmanager
+def _fields(names: dict[str | None, str]) -> Iterator[None]:
+    """Name the field at fault as the client spelled it (the ledger's ``new_size`` is the query's ``new``)."""
+    try:
+        yield
+    except AdamasError as exc:
+        exc.field = names.get(exc.field, exc.field)
+        raise
 
 
 def _b64(hashes: list[bytes]) -> list[str]:
@@ -106,8 +121,10 @@ def get_inclusion(ledger: LedgerDep, index: Annotated[int, Query(ge=0)], size: S
 )
 def get_consistency(ledger: LedgerDep, old: Annotated[int, Query(ge=0)], new: Size = None) -> dict[str, Any]:
     """RFC 9162 consistency proof from the tree of `old` to the tree of `new`."""
-    new = _newest(ledger) if new is None else new
-    return {"old": old, "new": new, "consistency_proof": _b64(ledger.consistency(old, new))}
+    with _fields({"old_size": "old", "new_size": "new"}):
+        new = _newest(ledger) if new is None else new
+        proof = ledger.consistency(old, new)
+    return {"old": old, "new": new, "consistency_proof": _b64(proof)}
 
 
 def _newest(ledger: Ledger) -> int:
