@@ -19,15 +19,25 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adamas.crypto import KeyPair, canonicalize
 from adamas.errors import AdamasError, ConflictError, InputError, NotFoundError, RuleError, StorageError
-from adamas.ledger import queries
+from adamas.ledger import pages, queries
 from adamas.ledger.batch import BatchState, Registry
 from adamas.ledger.export import TilesExport, export_tiles
 from adamas.ledger.outcome import Outcome
 from adamas.ledger.receipts import Receipt
+from adamas.ledger.tile_reads import read_tile
 from adamas.ledger.transparency import Logged, TransparencyLog
 from adamas.ledger.verify import SignatureVerifier, VerifyWorker
-from adamas.ledger.views import Evidence, HistoryEntry, LotView, Trace
-from adamas.log import consistency_proof, inclusion_proof, leaf_hash
+from adamas.ledger.views import (
+    Evidence,
+    HistoryEntry,
+    LotView,
+    Page,
+    ParticipantView,
+    StoredEvent,
+    Trace,
+    TracePage,
+)
+from adamas.log import Tile, consistency_proof, inclusion_proof, leaf_hash
 from adamas.model.events import Envelope, parse_body, parse_envelope
 from adamas.model.rules import apply, authenticate
 from adamas.model.values import format_time_ns
@@ -52,9 +62,15 @@ class Ledger:
     """An Adamas ledger in a SQLite or PostgreSQL database."""
 
     def __init__(
-        self, engine: Engine, *, clock: Clock | None = None, log: TransparencyLog | None = None
+        self,
+        engine: Engine,
+        *,
+        clock: Clock | None = None,
+        log: TransparencyLog | None = None,
+        read_engine: Engine | None = None,
     ) -> None:
         self._engine = engine
+        self._read_engine = read_engine or engine
         self._log = log
         self._clock: Clock = clock or time.time_ns
         self._pool: VerifyWorker | None = None
@@ -65,15 +81,33 @@ class Ledger:
 
     @classmethod
     def open(
-        cls, url: str, *, create: bool = False, clock: Clock | None = None, origin: str | None = None
+        cls,
+        url: str,
+        *,
+        create: bool = False,
+        clock: Clock | None = None,
+        origin: str | None = None,
+        read_url: str | None = None,
     ) -> Ledger:
         """Open a ledger (migrating an older schema); ``create`` makes an empty one, awaiting its genesis.
 
         A ledger without a log key gets one here, for ``origin`` (default ``adamas.local/<random>``).
+        ``read_url``: answer queries, proofs and tiles from that database (a replica of ``url``, which is
+        never written through it); ingest always reads and writes ``url``.
         """
+        read_engine = None
+        if read_url is not None:
+            read_engine = open_engine(read_url)
+            if not is_initialized(read_engine):
+                read_engine.dispose()
+                raise NotFoundError(
+                    f"no Adamas ledger at {read_url} to read from", code="ledger.not_found", field="read_db"
+                )
         engine = open_engine(url)
         if not create and not is_initialized(engine):
             engine.dispose()
+            if read_engine is not None:
+                read_engine.dispose()
             raise NotFoundError(
                 f"no Adamas ledger at {url}; create one with `adamas init`",
                 code="ledger.not_found",
@@ -84,8 +118,10 @@ class Ledger:
             log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or time.time_ns)())
         except AdamasError:
             engine.dispose()
+            if read_engine is not None:
+                read_engine.dispose()
             raise
-        return cls(engine, clock=clock, log=log)
+        return cls(engine, clock=clock, log=log, read_engine=read_engine)
 
     @classmethod
     def init(
@@ -130,6 +166,8 @@ class Ledger:
             self._pool.close()
             self._pool = None
         self._engine.dispose()
+        if self._read_engine is not self._engine:
+            self._read_engine.dispose()
 
     def __enter__(self) -> Ledger:
         return self
@@ -143,9 +181,14 @@ class Ledger:
         return self._engine
 
     @property
+    def read_engine(self) -> Engine:
+        """The engine queries read from: the ``read_url`` replica if one was given, else ``engine``."""
+        return self._read_engine
+
+    @property
     def size(self) -> int:
         """Number of events in the log."""
-        with self._connect() as conn:
+        with self._connect(primary=True) as conn:
             return int(
                 conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one()
             )
@@ -253,8 +296,9 @@ class Ledger:
         return self._pool
 
     def _lookup_keys(self, key_ids: Iterable[str]) -> dict[str, bytes]:
-        """Public keys of committed keys (a read outside any write transaction)."""
-        with self._connect() as conn:
+        """Public keys of committed keys (a read outside any write transaction, from the primary: a replica
+        may not have the key registered by the previous batch yet)."""
+        with self._connect(primary=True) as conn:
             return load(conn, schema.keys, key_ids, _public_key)
 
     def _lock_head(self, conn: Connection) -> int:
@@ -610,9 +654,53 @@ class Ledger:
         with self._connect() as conn:
             return queries.trace(conn, lot_id, direction=direction)
 
-    def _connect(self) -> Any:
+    # --- paged queries and single records (what the HTTP service serves) -----------------------------------
+
+    def history_page(
+        self, lot_id: str, *, cursor: str | None = None, limit: int = pages.DEFAULT_PAGE_LIMIT
+    ) -> Page[HistoryEntry]:
+        """A page of ``history``: up to ``limit`` events after ``cursor`` (the ``next_cursor`` of the page
+        before), in log order."""
+        with self._connect() as conn:
+            return pages.history_page(conn, lot_id, cursor=cursor, limit=limit)
+
+    def trace_page(
+        self,
+        lot_id: str,
+        *,
+        direction: Literal["backward", "forward"] = "backward",
+        cursor: str | None = None,
+        limit: int = pages.DEFAULT_PAGE_LIMIT,
+    ) -> TracePage:
+        """A page of ``trace``: forward in the log order of the lots made, backward by depth."""
+        with self._connect() as conn:
+            return pages.trace_page(conn, lot_id, direction=direction, cursor=cursor, limit=limit)
+
+    def participant(self, participant_id: str) -> ParticipantView:
+        """A participant as registered now, with its keys."""
+        with self._connect() as conn:
+            return queries.participant_view(conn, participant_id)
+
+    def participant_events(
+        self, participant_id: str, *, cursor: str | None = None, limit: int = pages.DEFAULT_PAGE_LIMIT
+    ) -> Page[HistoryEntry]:
+        """A page of the events a participant signed, in log order."""
+        with self._connect() as conn:
+            return pages.participant_events(conn, participant_id, cursor=cursor, limit=limit)
+
+    def event(self, event_id: str) -> StoredEvent:
+        """A logged event: its canonical envelope, leaf index and leaf hash."""
+        with self._connect() as conn:
+            return queries.stored_event(conn, event_id)
+
+    def tile(self, tile: Tile) -> bytes:
+        """The bytes of a C2SP tlog-tiles hash tile or entry bundle, as ``export_tiles`` would write it."""
+        with self._connect() as conn:
+            return read_tile(conn, tile)
+
+    def _connect(self, *, primary: bool = False) -> Any:
         try:
-            return self._engine.connect()
+            return (self._engine if primary else self._read_engine).connect()
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot reach the database: {exc}") from exc
 

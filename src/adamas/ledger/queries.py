@@ -6,6 +6,7 @@ the same on every engine and costs one round trip per generation, not per lot.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -13,13 +14,40 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from adamas.errors import NotFoundError
-from adamas.ledger.views import EventRef, Evidence, HistoryEntry, LotView, OriginShare, Trace, TraceNode
+from adamas.ledger.views import (
+    EventRef,
+    Evidence,
+    HistoryEntry,
+    LotView,
+    OriginShare,
+    ParticipantKey,
+    ParticipantView,
+    StoredEvent,
+    Trace,
+    TraceNode,
+)
 from adamas.model.records import EVIDENCE_LEVELS, Lot
 from adamas.model.values import cents_to_decimal, format_time_ns
 from adamas.store import schema
-from adamas.store.rows import attestation_from_row, chunks, load, lot_from_row, shipment_from_row
+from adamas.store.rows import (
+    attestation_from_row,
+    chunks,
+    load,
+    lot_from_row,
+    participant_from_row,
+    shipment_from_row,
+)
 
-__all__ = ["compromised_events", "evidence", "history", "lot_view", "lot_views", "trace"]
+__all__ = [
+    "compromised_events",
+    "evidence",
+    "history",
+    "lot_view",
+    "lot_views",
+    "participant_view",
+    "stored_event",
+    "trace",
+]
 
 
 def _event_refs(conn: Connection, event_ids: Iterable[str]) -> dict[str, EventRef]:
@@ -233,4 +261,60 @@ def evidence(conn: Connection, subject_kind: str, subject_id: str) -> Evidence:
             }
             for a in items
         ),
+    )
+
+
+def participant_view(conn: Connection, participant_id: str) -> ParticipantView:
+    """A participant with its keys (oldest first) and the event that registered it."""
+    found = load(conn, schema.participants, [participant_id], participant_from_row)
+    if participant_id not in found:
+        raise NotFoundError(
+            f"there is no participant {participant_id}", code="participant.not_found", field="participant"
+        )
+    p = found[participant_id]
+    keys = schema.keys
+    rows = conn.execute(
+        select(keys.c.id, keys.c.public_key, keys.c.revoked_ns)
+        .where(keys.c.participant == participant_id)
+        .order_by(keys.c.id)
+    )
+    return ParticipantView(
+        id=p.id,
+        name=p.name,
+        country=p.country,
+        roles=tuple(sorted(p.roles)),
+        status=p.status,
+        registrar=p.registrar,
+        registered_by=_event_refs(conn, [p.event]).get(p.event),
+        keys=tuple(
+            ParticipantKey(
+                row.id,
+                base64.b64encode(bytes(row.public_key)).decode("ascii"),
+                None if row.revoked_ns is None else format_time_ns(row.revoked_ns),
+            )
+            for row in rows
+        ),
+    )
+
+
+def stored_event(conn: Connection, event_id: str) -> StoredEvent:
+    """The logged event ``event_id``: its canonical envelope, leaf index and leaf hash."""
+    ev, co = schema.events, schema.corrections
+    row = conn.execute(
+        select(
+            ev.c.seq, ev.c.event_id, ev.c.type, ev.c.actor, ev.c.time_ns, ev.c.leaf_hash, ev.c.envelope
+        ).where(ev.c.event_id == event_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"there is no event {event_id} in the log", code="event.not_found", field="event")
+    corrected_by = conn.execute(select(func.max(co.c.id)).where(co.c.target == event_id)).scalar()
+    return StoredEvent(
+        int(row.seq),
+        row.event_id,
+        row.type,
+        row.actor,
+        format_time_ns(row.time_ns),
+        bytes(row.leaf_hash),
+        bytes(row.envelope),
+        corrected_by,
     )

@@ -181,7 +181,7 @@ def _loads(raw: bytes, *, strict: bool) -> Any:
         return _DECODER.decode(raw.decode("utf-8"))
     except InputError:
         raise
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InputError(f"the envelope is not valid JSON: {exc}", code="envelope.malformed") from exc
 
 

@@ -123,6 +123,18 @@ def read_meta(engine: Engine) -> dict[str, str]:
         return {row.name: row.value for row in conn.execute(select(meta))}
 
 
+def _create_missing_indexes(conn: Connection) -> None:
+    """Indexes added to existing tables after their creation (``create_all`` only adds whole tables)."""
+    inspector = inspect(conn)
+    present = {
+        index["name"] for table in metadata.sorted_tables for index in inspector.get_indexes(table.name)
+    }
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            if index.name not in present:
+                index.create(conn)
+
+
 def migrate(engine: Engine) -> None:
     """Create the schema in an empty database, or bring an older one up to ``SCHEMA_VERSION``."""
     try:
@@ -148,5 +160,6 @@ def migrate(engine: Engine) -> None:
                 update(meta).where(meta.c.name == "schema_version").values(value=str(SCHEMA_VERSION))
             )
             metadata.create_all(conn)
+            _create_missing_indexes(conn)
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot prepare the database: {exc.__class__.__name__}: {exc}") from exc

@@ -53,6 +53,8 @@ events = Table(
     Column("envelope", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
     Index("ix_events_key_time", "key_id", "time_ns"),
+    # A participant's events, in log order (paged by the HTTP service).
+    Index("ix_events_actor_seq", "actor", "seq"),
 )
 
 participants = Table(
