@@ -27,6 +27,15 @@ from adamas.ledger.receipts import Receipt
 from adamas.ledger.transparency import Logged, TransparencyLog
 from adamas.ledger.verify import SignatureVerifier, VerifyWorker
 from adamas.ledger.views import Evidence, HistoryEntry, LotView, Trace
+from adamas.ledger.witnesses import (
+    Collection,
+    WitnessStatus,
+    add_witness,
+    cosigned_checkpoint,
+    list_witnesses,
+    newest_cosigned_size,
+    request_cosignatures,
+)
 from adamas.log import consistency_proof, inclusion_proof, leaf_hash
 from adamas.model.events import Envelope, parse_body, parse_envelope
 from adamas.model.rules import apply, authenticate
@@ -570,19 +579,41 @@ class Ledger:
             return consistency_proof(old_size, new_size, StoredHashReader(conn))
 
     def receipt(self, index: int) -> Receipt:
-        """A receipt for leaf ``index`` in the newest checkpoint."""
+        """A receipt for leaf ``index``: in the newest checkpoint that witnesses cosigned and that includes
+        the leaf, with its cosignatures; else in the newest checkpoint."""
         with self._connect() as conn:
             size = self.log.checked_size(conn, None, field="size")
+            size = newest_cosigned_size(conn, above=index) or size
             reader = StoredHashReader(conn)
             proof = inclusion_proof(index, size, reader)
             (digest,) = reader.read_hashes([(0, index)])
-            return Receipt(index, digest, self.log.checkpoint(conn, size), tuple(proof))
+            return Receipt(index, digest, cosigned_checkpoint(conn, self.log, size), tuple(proof))
 
     def export_tiles(
         self, directory: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None
     ) -> TilesExport:
         """Write the log as C2SP tlog-tiles (tiles, entry bundles, every checkpoint) under ``directory``."""
         return export_tiles(self._engine, self.log, directory, progress=progress)
+
+    # --- witnesses (adamas.ledger.witnesses) ---------------------------------------------------------------
+
+    def add_witness(self, name: str, vkey: str, url: str) -> WitnessStatus:
+        """Ask the witness ``name`` (its C2SP vkey, type 0x04) at ``url`` to cosign the log's checkpoints."""
+        return add_witness(self._engine, name, vkey, url, now_ns=self._clock())
+
+    def witnesses(self) -> list[WitnessStatus]:
+        """The configured witnesses: last size cosigned, when, and the last error."""
+        return list_witnesses(self._engine)
+
+    def request_cosignatures(self, *, timeout: float = 10.0, client: Any = None) -> list[Collection]:
+        """One collection round (never inside an ingest transaction): send the newest checkpoint to every
+        witness, store the cosignatures that verify; a failing witness is recorded, never raised."""
+        return request_cosignatures(self._engine, self.log, now=self._clock, client=client, timeout=timeout)
+
+    def cosigned_checkpoint(self, *, size: int | None = None) -> str:
+        """The signed checkpoint of ``size`` (default: the newest) with every valid cosignature held."""
+        with self._connect() as conn:
+            return cosigned_checkpoint(conn, self.log, size)
 
     # --- queries ------------------------------------------------------------------------------------------
 
