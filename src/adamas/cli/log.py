@@ -238,7 +238,10 @@ def audit(
         ),
     ] = None,
     tiles: Annotated[
-        Path | None, typer.Option(help="A tlog-tiles directory to audit instead (needs --vkey).")
+        str | None,
+        typer.Option(
+            help="A tlog-tiles directory, or the http(s) URL of a served log, to audit (needs --vkey)."
+        ),
     ] = None,
     vkey: VkeyOption = None,
     opaque: Annotated[
