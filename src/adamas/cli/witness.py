@@ -162,7 +162,7 @@ def witness_watch(
 ) -> None:
     """Follow a log: verify each new checkpoint, its consistency with the last one verified and its root
     recomputed from the entries. Exit 1 with an ALARM naming both checkpoints on a fork or a rewrite."""
-    from adamas.witness.monitor import Alarm, Monitor
+    from adamas.witness.monitor import AlarmError, Monitor
 
     try:
         monitor = Monitor(url, _read_vkey(vkey), state)
@@ -172,7 +172,7 @@ def witness_watch(
         while True:
             try:
                 view = monitor.check()
-            except Alarm as alarm:
+            except AlarmError as alarm:
                 err.print(f"[bold red]ALARM[/]: {alarm.code}: {alarm.message}", markup=True, soft_wrap=True)
                 raise typer.Exit(1) from None
             except AdamasError as exc:
