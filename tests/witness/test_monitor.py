@@ -117,7 +117,7 @@ def test_monitor_raises_an_alarm_on_a_rewritten_tile(
     assert watch(prefix, vkey, state)[0] == 0
     submit(url, signed_events(300)[120:])
     export(url, folder)
-    _flip(folder / target, 40)
+    _flip(folder / target, 5)
     status, output = watch(prefix, vkey, state)
     assert status == 1
     assert f"ALARM: {code}" in output
@@ -145,9 +145,7 @@ def _fork(url: str, tmp_path: Path, name: str) -> str:
         pytest.param(slice(100, 110), "monitor.rollback", "is served after", id="rollback"),
     ],
 )
-def test_monitor_raises_an_alarm_on_a_fork(
-    tmp_path: Path, fork_events: slice, code: str, words: str
-) -> None:
+def test_monitor_raises_an_alarm_on_a_fork(tmp_path: Path, fork_events: slice, code: str, words: str) -> None:
     url = f"sqlite:///{tmp_path / 'log.db'}"
     build_ledger(url, 100).close()
     other = _fork(url, tmp_path, "other")
@@ -206,7 +204,7 @@ def test_audit_takes_the_url_of_a_served_log(served: tuple[str, str, Path, str])
 
 
 def test_monitor_python_api_raises_alarm_errors(served: tuple[str, str, Path, str], tmp_path: Path) -> None:
-    url, vkey, folder, prefix = served
+    _, vkey, folder, prefix = served
     with Monitor(prefix, vkey, tmp_path / "view.json") as monitor:
         assert monitor.check().size == 120
         _flip(folder / "tile/0/000.p/120", 0)

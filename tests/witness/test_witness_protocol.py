@@ -5,15 +5,13 @@ independent Ed25519 implementation from the tlog-cosignature v1.0.1 message layo
 from __future__ import annotations
 
 import base64
-import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from witness_helpers import ORIGIN, MemoryLog, fork_of, serving
+from witness_helpers import ORIGIN, MemoryLog, fork_of, independent_verify, serving
 
 from adamas.errors import AdamasError
 from adamas.log import Cosigner, Signer, Verifier, parse_vkey
@@ -56,25 +54,6 @@ def post(client: httpx.Client, body: bytes) -> tuple[int, str, str]:
 def add(log: MemoryLog, old: int, *, size: int | None = None) -> bytes:
     size = log.size if size is None else size
     return format_add_checkpoint(old, log.proof(old, size) if old else [], log.note(size))
-
-
-def independent_verify(line: str, cosigner_vkey: str, checkpoint_text: str) -> int:
-    """Verify a cosignature line with `cryptography`, straight from the spec's layout; return its time."""
-    name, key_id_hex, key_b64 = cosigner_vkey.split("+", 2)
-    raw_key = base64.b64decode(key_b64)
-    assert raw_key[0] == 0x04
-    public = raw_key[1:]
-    # The key ID MUST be SHA-256(<name> || "\n" || 0x04 || 32-byte Ed25519 cosigner public key)[:4].
-    assert hashlib.sha256(name.encode() + b"\n" + b"\x04" + public).digest()[:4].hex() == key_id_hex
-    prefix = f"— {name} "
-    assert line.startswith(prefix) and line.endswith("\n")
-    payload = base64.b64decode(line[len(prefix) :])
-    assert len(payload) == 4 + 72
-    assert payload[:4].hex() == key_id_hex
-    timestamp = int.from_bytes(payload[4:12], "big")
-    message = f"cosignature/v1\ntime {timestamp}\n{checkpoint_text}".encode()
-    Ed25519PublicKey.from_public_bytes(public).verify(payload[12:], message)  # raises if invalid
-    return timestamp
 
 
 def test_first_checkpoint_is_cosigned_and_verifies_independently(

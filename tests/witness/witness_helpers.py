@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import socket
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from adamas.log import (
     Checkpoint,
@@ -86,3 +88,22 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(20)
+
+
+def independent_verify(line: str, cosigner_vkey: str, checkpoint_text: str) -> int:
+    """Verify a cosignature line with `cryptography`, straight from the spec's layout; return its time."""
+    name, key_id_hex, key_b64 = cosigner_vkey.split("+", 2)
+    raw_key = base64.b64decode(key_b64)
+    assert raw_key[0] == 0x04
+    public = raw_key[1:]
+    # The key ID MUST be SHA-256(<name> || "\n" || 0x04 || 32-byte Ed25519 cosigner public key)[:4].
+    assert hashlib.sha256(name.encode() + b"\n" + b"\x04" + public).digest()[:4].hex() == key_id_hex
+    prefix = f"— {name} "
+    assert line.startswith(prefix) and line.endswith("\n")
+    payload = base64.b64decode(line[len(prefix) :])
+    assert len(payload) == 4 + 72
+    assert payload[:4].hex() == key_id_hex
+    timestamp = int.from_bytes(payload[4:12], "big")
+    message = f"cosignature/v1\ntime {timestamp}\n{checkpoint_text}".encode()
+    Ed25519PublicKey.from_public_bytes(public).verify(payload[12:], message)  # raises if invalid
+    return timestamp
