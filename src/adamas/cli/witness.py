@@ -122,6 +122,8 @@ def log_witness_collect(db: DbOption = DEFAULT_DB, json_: JsonOption = False) ->
             fail(exc)
     if json_:
         print_json([r.to_json() for r in results])
+    elif not results:
+        out.print("no witnesses to ask (adamas log witness add NAME VKEY URL)")
     else:
         for r in results:
             verdict = f"cosigned size {r.size}" if r.ok else f"error: {r.error}"

@@ -12,7 +12,7 @@ import gc
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,6 +45,9 @@ from adamas.store.bulk import insert_rows
 from adamas.store.database import HEAD, begin_write, is_initialized, migrate, open_engine
 from adamas.store.rows import load
 from adamas.store.tree import StoredHashReader
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Ledger", "Mode"]
 
@@ -605,9 +608,13 @@ class Ledger:
         """The configured witnesses: last size cosigned, when, and the last error."""
         return list_witnesses(self._engine)
 
-    def request_cosignatures(self, *, timeout: float = 10.0, client: Any = None) -> list[Collection]:
+    def request_cosignatures(
+        self, *, timeout: float = 10.0, client: httpx.Client | None = None
+    ) -> list[Collection]:
         """One collection round (never inside an ingest transaction): send the newest checkpoint to every
-        witness, store the cosignatures that verify; a failing witness is recorded, never raised."""
+        witness, store the cosignatures that verify; a failing witness is recorded, never raised.
+
+        ``client``: an httpx client to reuse (keep-alive across rounds); ``timeout`` applies otherwise."""
         return request_cosignatures(self._engine, self.log, now=self._clock, client=client, timeout=timeout)
 
     def cosigned_checkpoint(self, *, size: int | None = None) -> str:
