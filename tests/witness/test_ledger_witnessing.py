@@ -156,6 +156,8 @@ def test_a_witness_that_is_down_is_recorded_and_never_blocks_ingest(db_url: str)
         assert ledger.receipt(3).checkpoint == ledger.checkpoint()
     code, _, output = adamas("log", "witness", "collect", "--db", db_url)
     assert code == 1 and "unreachable" in output
+    code, out, _ = adamas("log", "witnesses", "--db", db_url)
+    assert code == 0 and f"{NAME} " in out and "cosigned size 0; last error at " in out
 
 
 StartWitness = Callable[[str], tuple[Witness, str]]

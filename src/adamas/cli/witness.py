@@ -14,6 +14,7 @@ from adamas.cli._common import DEFAULT_DB, DbOption, JsonOption, err, fail, open
 from adamas.cli.log import _read_vkey, log_app
 from adamas.errors import AdamasError, InputError
 from adamas.log import Cosigner, Verifier
+from adamas.model.values import format_time_ns
 
 witness_app = typer.Typer(
     help="Run a witness (C2SP tlog-witness) or a monitor of a log served as tlog-tiles.", no_args_is_help=True
@@ -144,8 +145,10 @@ def log_witnesses(db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> None:
         out.print("no witnesses (adamas log witness add NAME VKEY URL)")
     for s in statuses:
         line = f"{s.name} {s.url} cosigned size {s.cosigned_size}"
-        if s.last_error:
-            line += f"; last error: {s.last_error}"
+        if s.cosigned_ns is not None:
+            line += f" at {format_time_ns(s.cosigned_ns)}"
+        if s.last_error and s.error_ns is not None:
+            line += f"; last error at {format_time_ns(s.error_ns)}: {s.last_error}"
         out.print(line, soft_wrap=True)
 
 
