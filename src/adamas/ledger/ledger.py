@@ -602,11 +602,13 @@ class Ledger:
 
     def add_witness(self, name: str, vkey: str, url: str) -> WitnessStatus:
         """Ask the witness ``name`` (its C2SP vkey, type 0x04) at ``url`` to cosign the log's checkpoints."""
-        return add_witness(self._engine, name, vkey, url, now_ns=self._clock())
+        with _storage_errors():
+            return add_witness(self._engine, name, vkey, url, now_ns=self._clock())
 
     def witnesses(self) -> list[WitnessStatus]:
         """The configured witnesses: last size cosigned, when, and the last error."""
-        return list_witnesses(self._engine)
+        with _storage_errors():
+            return list_witnesses(self._engine)
 
     def request_cosignatures(
         self, *, timeout: float = 10.0, client: httpx.Client | None = None
@@ -615,11 +617,14 @@ class Ledger:
         witness, store the cosignatures that verify; a failing witness is recorded, never raised.
 
         ``client``: an httpx client to reuse (keep-alive across rounds); ``timeout`` applies otherwise."""
-        return request_cosignatures(self._engine, self.log, now=self._clock, client=client, timeout=timeout)
+        with _storage_errors():
+            return request_cosignatures(
+                self._engine, self.log, now=self._clock, client=client, timeout=timeout
+            )
 
     def cosigned_checkpoint(self, *, size: int | None = None) -> str:
         """The signed checkpoint of ``size`` (default: the newest) with every valid cosignature held."""
-        with self._connect() as conn:
+        with _storage_errors(), self._connect() as conn:
             return cosigned_checkpoint(conn, self.log, size)
 
     # --- queries ------------------------------------------------------------------------------------------
@@ -657,6 +662,15 @@ class Ledger:
 
 def _public_key(row: Any) -> bytes:
     return bytes(row.public_key)
+
+
+@contextlib.contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Database failures outside ingest, as StorageError."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StorageError(f"the database failed: {exc.__class__.__name__}: {exc}") from exc
 
 
 @contextlib.contextmanager

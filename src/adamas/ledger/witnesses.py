@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from adamas.errors import AdamasError, ConflictError, InputError
 from adamas.ledger.transparency import TransparencyLog
@@ -298,36 +299,42 @@ def _settle(ask: _Ask, answer: httpx.Response | str, size: int, note: str) -> No
 
 
 def _store(engine: Engine, asks: Sequence[_Ask], size: int, now_ns: int) -> None:
-    with begin_write(engine) as conn:
-        held = _held(conn, size)
-        for ask in asks:
-            result = ask.result
-            assert result is not None
-            where = log_witnesses.c.name == ask.status.name
-            if result.ok and ask.line is not None:
-                if ask.status.name not in held:
-                    conn.execute(
-                        insert(log_cosignatures).values(
-                            size=size,
-                            witness=ask.status.name,
-                            line=ask.line,
-                            timestamp=ask.timestamp,
-                            received_ns=now_ns,
-                        )
-                    )
-                values: dict[str, Any] = {
-                    "cosigned_size": size,
-                    "cosigned_ns": now_ns,
-                    "last_error": None,
-                    "error_ns": None,
-                }
-            elif result.ok:
-                values = {}
-            else:
-                values = {"last_error": result.error, "error_ns": now_ns}
-                if ask.learned_size is not None:
-                    values["cosigned_size"] = ask.learned_size
-            conn.execute(update(log_witnesses).where(where).values(attempt_ns=now_ns, **values))
+    """Record each witness's outcome in its own transaction; a cosignature stored meanwhile by another
+    process of this ledger (the same line's primary key) is kept and this one dropped."""
+    for ask in asks:
+        try:
+            with begin_write(engine) as conn:
+                _store_one(conn, ask, size, now_ns, keep_line=True)
+        except IntegrityError:
+            with begin_write(engine) as conn:
+                _store_one(conn, ask, size, now_ns, keep_line=False)
+
+
+def _store_one(conn: Connection, ask: _Ask, size: int, now_ns: int, *, keep_line: bool) -> None:
+    result = ask.result
+    assert result is not None
+    values: dict[str, Any] = {}
+    if result.ok and ask.line is not None:
+        if keep_line and ask.status.name not in _held(conn, size):
+            conn.execute(
+                insert(log_cosignatures).values(
+                    size=size,
+                    witness=ask.status.name,
+                    line=ask.line,
+                    timestamp=ask.timestamp,
+                    received_ns=now_ns,
+                )
+            )
+        values = {"cosigned_size": size, "cosigned_ns": now_ns, "last_error": None, "error_ns": None}
+    elif not result.ok:
+        values = {"last_error": result.error, "error_ns": now_ns}
+        if ask.learned_size is not None:
+            values["cosigned_size"] = ask.learned_size
+    conn.execute(
+        update(log_witnesses)
+        .where(log_witnesses.c.name == ask.status.name)
+        .values(attempt_ns=now_ns, **values)
+    )
 
 
 def _held(conn: Connection, size: int) -> set[str]:
