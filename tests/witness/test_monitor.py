@@ -225,3 +225,24 @@ def test_compact_range_gives_the_tree_root_from_any_prefix(entries: list[bytes],
     for value in hashes[split:]:
         resumed.append(value)
     assert resumed.root() == root_from_leaf_hashes(hashes)
+
+
+def test_monitor_reads_full_tiles_when_the_log_deleted_the_partial_ones(tmp_path: Path) -> None:
+    # tlog-tiles lets a log delete a partial tile once the full one exists; a checkpoint of the size that
+    # needed it must still be verifiable from the full tile's prefix.
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    build_ledger(url, 300).close()
+    folder = tmp_path / "served"
+    export(url, folder)
+    older = (folder / "checkpoint").read_bytes()
+    submit(url, signed_events(520)[300:])
+    export(url, folder)
+    for path in ("tile/0/001.p/44", "tile/entries/001.p/44"):
+        (folder / path).unlink()
+    (folder / "checkpoint").write_bytes(older)
+    with Ledger.open(url) as ledger:
+        vkey = ledger.vkey
+    with static_server(folder) as prefix:
+        code, output = watch(prefix, vkey, tmp_path / "view.json")
+    assert code == 0, output
+    assert json.loads(output)["size"] == 300

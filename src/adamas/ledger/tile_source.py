@@ -7,7 +7,9 @@ Invariants:
   an outage;
 - over HTTP, transport errors, 429 and 5xx answers are retried a few times with a growing pause, each
   request under a timeout; ``checkpoint`` is asked for uncached (it changes, tiles never do);
-- a source never interprets what it reads: authenticating it (signatures, hashes) is the reader's job.
+- a source never interprets what it reads: authenticating it (signatures, hashes) is the reader's job;
+- ``PartialFallback`` serves a partial tile or bundle that the log deleted once the full one existed
+  (tlog-tiles allows that) as the prefix of the full one: the same bytes the partial one had.
 
 Error codes: StorageError ``tiles.unreadable`` (a directory file that cannot be read), ``tiles.http`` (an
 HTTP answer other than 200 or 404), ``tiles.unreachable`` (no answer after the retries); InputError
@@ -23,11 +25,12 @@ from typing import TYPE_CHECKING, Final, Protocol
 from urllib.parse import urlsplit
 
 from adamas.errors import InputError, NotFoundError, StorageError
+from adamas.log import HASH_SIZE, Tile, decode_entry_bundle, encode_entry_bundle, parse_tile_path
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["DirectoryTileSource", "HttpTileSource", "TileSource", "open_tile_source"]
+__all__ = ["DirectoryTileSource", "HttpTileSource", "PartialFallback", "TileSource", "open_tile_source"]
 
 DEFAULT_TIMEOUT: Final = 10.0
 DEFAULT_RETRIES: Final = 3
@@ -173,6 +176,26 @@ class HttpTileSource:
         """Close the HTTP client (if this source made it)."""
         if self._own_client:
             self._client.close()
+
+
+class PartialFallback:
+    """A ``TileFetcher`` over a source that falls back to the full tile when a partial one is gone."""
+
+    def __init__(self, source: TileSource) -> None:
+        self.source = source
+
+    def fetch(self, path: str) -> bytes:
+        """The bytes at ``path``, or for a missing partial tile, the same prefix of the full tile."""
+        data = self.source.read(path)
+        if data is not None:
+            return data
+        tile = parse_tile_path(path)
+        if not tile.is_partial:
+            raise _missing(self.source, path)
+        full = self.source.fetch(Tile(tile.level, tile.index).path)
+        if not tile.is_entry_bundle:
+            return full[: tile.width * HASH_SIZE]
+        return encode_entry_bundle(decode_entry_bundle(full)[: tile.width])
 
 
 def open_tile_source(location: str | os.PathLike[str] | TileSource) -> TileSource:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Final, NoReturn
 
 from adamas.errors import AdamasError, InputError, NotFoundError, StorageError, VerificationError
-from adamas.ledger.tile_source import TileSource, open_tile_source
+from adamas.ledger.tile_source import PartialFallback, TileSource, open_tile_source
 from adamas.log import (
     EMPTY_ROOT,
     Checkpoint,
@@ -141,6 +141,7 @@ class Monitor:
         self._state = Path(state)
         self._clock = clock or time.time_ns
         self._source = open_tile_source(location)
+        self._tiles = PartialFallback(self._source)
 
     def __enter__(self) -> Monitor:
         return self
@@ -202,7 +203,7 @@ class Monitor:
             self._alarm(
                 "monitor.fork", f"{_named(checkpoint)} and {_named_view(old)}: one size, two roots", old, text
             )
-        reader = TileHashReader(checkpoint.size, self._source)
+        reader = TileHashReader(checkpoint.size, self._tiles)
         try:
             served_root = tree_root(checkpoint.size, reader)
         except NotFoundError as exc:
@@ -275,7 +276,7 @@ class Monitor:
             width = min(TILE_WIDTH, checkpoint.size - index * TILE_WIDTH)
             bundle, tile = Tile(ENTRIES, index, width), Tile(0, index, width)
             try:
-                entries = verify_entry_bundle(self._source.fetch(bundle.path), self._source.fetch(tile.path))
+                entries = verify_entry_bundle(self._tiles.fetch(bundle.path), self._tiles.fetch(tile.path))
             except NotFoundError as exc:
                 raise StorageError(f"a tile is missing: {exc.message}", code="monitor.tile_missing") from exc
             except (InputError, VerificationError) as exc:
