@@ -246,3 +246,13 @@ def test_monitor_reads_full_tiles_when_the_log_deleted_the_partial_ones(tmp_path
         code, output = watch(prefix, vkey, tmp_path / "view.json")
     assert code == 0, output
     assert json.loads(output)["size"] == 300
+
+
+def test_a_view_of_another_log_key_is_refused(served: tuple[str, str, Path, str], tmp_path: Path) -> None:
+    _, vkey, _, prefix = served
+    state = tmp_path / "view.json"
+    assert watch(prefix, vkey, state)[0] == 0
+    with Ledger.open(f"sqlite:///{tmp_path / 'other.db'}", create=True, clock=fixed_clock) as other:
+        stranger = other.vkey
+    code, output = watch(prefix, stranger, state)
+    assert code == 2 and "monitor.state" in output

@@ -170,9 +170,10 @@ class Monitor:
             CompactRange(view.size, view.range)
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{self._state} is not a monitor view", code="monitor.state") from exc
-        if view.origin != self._verifier.name:
+        if view.origin != self._verifier.name or saved.get("vkey") != self._verifier.vkey:
             raise InputError(
-                f"{self._state} follows {view.origin}, not {self._verifier.name}", code="monitor.state"
+                f"{self._state} follows {view.origin} under another key than {self._verifier.vkey}",
+                code="monitor.state",
             )
         return view
 
@@ -265,7 +266,7 @@ class Monitor:
             self._clock(),
             grew=checkpoint.size > old_size,
         )
-        self._save(_view_json(view))
+        self._save({**_view_json(view), "vkey": self._verifier.vkey})
         return view
 
     def _extend(self, compact: CompactRange, checkpoint: Checkpoint, old: View | None, text: str) -> None:
