@@ -12,7 +12,7 @@ import gc
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,6 +37,15 @@ from adamas.ledger.views import (
     Trace,
     TracePage,
 )
+from adamas.ledger.witnesses import (
+    Collection,
+    WitnessStatus,
+    add_witness,
+    cosigned_checkpoint,
+    list_witnesses,
+    newest_cosigned_size,
+    request_cosignatures,
+)
 from adamas.log import Tile, consistency_proof, inclusion_proof, leaf_hash
 from adamas.model.events import Envelope, parse_body, parse_envelope
 from adamas.model.rules import apply, authenticate
@@ -46,6 +55,9 @@ from adamas.store.bulk import insert_rows
 from adamas.store.database import HEAD, begin_write, is_initialized, migrate, open_engine
 from adamas.store.rows import load
 from adamas.store.tree import StoredHashReader
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Ledger", "Mode"]
 
@@ -614,19 +626,50 @@ class Ledger:
             return consistency_proof(old_size, new_size, StoredHashReader(conn))
 
     def receipt(self, index: int) -> Receipt:
-        """A receipt for leaf ``index`` in the newest checkpoint."""
+        """A receipt for leaf ``index``: in the newest checkpoint that witnesses cosigned and that includes
+        the leaf, with its cosignatures; else in the newest checkpoint."""
         with self._connect() as conn:
             size = self.log.checked_size(conn, None, field="size")
+            size = newest_cosigned_size(conn, above=index) or size
             reader = StoredHashReader(conn)
             proof = inclusion_proof(index, size, reader)
             (digest,) = reader.read_hashes([(0, index)])
-            return Receipt(index, digest, self.log.checkpoint(conn, size), tuple(proof))
+            return Receipt(index, digest, cosigned_checkpoint(conn, self.log, size), tuple(proof))
 
     def export_tiles(
         self, directory: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None
     ) -> TilesExport:
         """Write the log as C2SP tlog-tiles (tiles, entry bundles, every checkpoint) under ``directory``."""
         return export_tiles(self._engine, self.log, directory, progress=progress)
+
+    # --- witnesses (adamas.ledger.witnesses) ---------------------------------------------------------------
+
+    def add_witness(self, name: str, vkey: str, url: str) -> WitnessStatus:
+        """Ask the witness ``name`` (its C2SP vkey, type 0x04) at ``url`` to cosign the log's checkpoints."""
+        with _storage_errors():
+            return add_witness(self._engine, name, vkey, url, now_ns=self._clock())
+
+    def witnesses(self) -> list[WitnessStatus]:
+        """The configured witnesses: last size cosigned, when, and the last error."""
+        with _storage_errors():
+            return list_witnesses(self._engine)
+
+    def request_cosignatures(
+        self, *, timeout: float = 10.0, client: httpx.Client | None = None
+    ) -> list[Collection]:
+        """One collection round (never inside an ingest transaction): send the newest checkpoint to every
+        witness, store the cosignatures that verify; a failing witness is recorded, never raised.
+
+        ``client``: an httpx client to reuse (keep-alive across rounds); ``timeout`` applies otherwise."""
+        with _storage_errors():
+            return request_cosignatures(
+                self._engine, self.log, now=self._clock, client=client, timeout=timeout
+            )
+
+    def cosigned_checkpoint(self, *, size: int | None = None) -> str:
+        """The signed checkpoint of ``size`` (default: the newest) with every valid cosignature held."""
+        with _storage_errors(), self._connect() as conn:
+            return cosigned_checkpoint(conn, self.log, size)
 
     # --- queries ------------------------------------------------------------------------------------------
 
@@ -707,6 +750,15 @@ class Ledger:
 
 def _public_key(row: Any) -> bytes:
     return bytes(row.public_key)
+
+
+@contextlib.contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Database failures outside ingest, as StorageError."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StorageError(f"the database failed: {exc.__class__.__name__}: {exc}") from exc
 
 
 @contextlib.contextmanager

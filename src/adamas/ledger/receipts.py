@@ -10,10 +10,14 @@ Invariants:
 - ``verify_receipt`` trusts nothing but the vkey it is given: the checkpoint must verify under that key,
   and the proof must lead from the leaf hash to the checkpoint's root;
 - given the envelope too, the leaf hash must be that of the envelope's canonical bytes, which binds the
-  receipt to the event and not merely to a hash.
+  receipt to the event and not merely to a hash;
+- given witnesses' vkeys (type 0x04), at least ``min_cosignatures`` of those witnesses must have a valid
+  cosignature line (C2SP tlog-cosignature) on the receipt's checkpoint; cosignature lines of other keys are
+  ignored, as the log's signature is by the witness check.
 
-Error codes: InputError ``receipt.malformed`` (and ``note.vkey`` for a bad key); VerificationError
-``receipt.leaf_mismatch``, ``receipt.not_in_tree``, plus the ``note.*`` codes of ``adamas.log.open_note``
+Error codes: InputError ``receipt.malformed``, ``receipt.min_cosignatures`` (and ``note.vkey``,
+``note.key_type`` for a bad key); VerificationError ``receipt.leaf_mismatch``, ``receipt.not_in_tree``,
+``receipt.cosignatures`` (too few valid cosignatures), plus the ``note.*`` codes of ``adamas.log.open_note``
 and the ``log.*`` codes of ``adamas.log.verify_inclusion``.
 """
 
@@ -26,7 +30,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from adamas.errors import InputError, VerificationError
-from adamas.log import Checkpoint, Verifier, leaf_hash, open_note, verify_inclusion
+from adamas.log import (
+    Checkpoint,
+    CosignatureVerifier,
+    Verifier,
+    leaf_hash,
+    open_note,
+    verify_cosignature,
+    verify_inclusion,
+)
 
 __all__ = ["ProofSource", "Receipt", "verify_receipt"]
 
@@ -147,18 +159,45 @@ class Receipt:
             hashes.append(value)
         return cls(index, leaf, checkpoint, tuple(hashes))
 
-    def verify(self, vkey: str, *, envelope: bytes | None = None) -> Checkpoint:
-        """``verify_receipt(self, vkey, envelope=envelope)``."""
-        return verify_receipt(self, vkey, envelope=envelope)
+    def verify(
+        self,
+        vkey: str,
+        *,
+        envelope: bytes | None = None,
+        witnesses: Sequence[str] = (),
+        min_cosignatures: int | None = None,
+    ) -> Checkpoint:
+        """``verify_receipt(self, vkey, ...)``."""
+        return verify_receipt(
+            self, vkey, envelope=envelope, witnesses=witnesses, min_cosignatures=min_cosignatures
+        )
 
 
-def verify_receipt(receipt: Receipt, vkey: str, *, envelope: bytes | None = None) -> Checkpoint:
+def verify_receipt(
+    receipt: Receipt,
+    vkey: str,
+    *,
+    envelope: bytes | None = None,
+    witnesses: Sequence[str] = (),
+    min_cosignatures: int | None = None,
+) -> Checkpoint:
     """Check a receipt offline against the log's vkey; return the checkpoint it is proven in.
 
     ``envelope``: the canonical bytes of the event (the leaf); if given, the receipt must be for them.
-    Raises ``VerificationError`` on the first check that fails.
+    ``witnesses``: vkeys of trusted witnesses; at least ``min_cosignatures`` of them (default: all) must have
+    cosigned the checkpoint. Raises ``VerificationError`` on the first check that fails.
     """
     verifier = Verifier.from_vkey(vkey.strip())
+    cosigners = [CosignatureVerifier.from_vkey(w.strip()) for w in witnesses]
+    needed = len(cosigners) if min_cosignatures is None else min_cosignatures
+    if not 0 <= needed <= len(cosigners):
+        raise InputError(
+            f"cannot demand {needed} cosignatures from {len(cosigners)} witnesses",
+            code="receipt.min_cosignatures",
+            field="min_cosignatures",
+            expected=f"0 <= min <= {len(cosigners)}",
+            actual=needed,
+        )
     # 1. The checkpoint is a signed note; a signature by the log's key must verify (signed-note).
     note = open_note(receipt.checkpoint.encode("utf-8"), [verifier])
     # 2. Its text is a well-formed checkpoint: origin, tree size, root hash (tlog-checkpoint).
@@ -187,7 +226,30 @@ def verify_receipt(receipt: Receipt, vkey: str, *, envelope: bytes | None = None
     verify_inclusion(
         receipt.leaf_hash, receipt.index, checkpoint.size, receipt.inclusion_proof, checkpoint.root_hash
     )
+    # 6. Enough trusted witnesses cosigned this very checkpoint (tlog-cosignature: a cosignature covers the
+    #    whole checkpoint text, so it vouches for the root the proof just led to).
+    if cosigners:
+        _check_cosignatures(receipt.checkpoint.encode("utf-8"), cosigners, needed)
     return checkpoint
+
+
+def _check_cosignatures(note: bytes, cosigners: Sequence[CosignatureVerifier], needed: int) -> None:
+    valid, problems = 0, []
+    for cosigner in cosigners:
+        try:
+            verify_cosignature(note, cosigner)
+        except VerificationError as exc:
+            problems.append(f"{cosigner.name}: {exc.code}")
+            continue
+        valid += 1
+    if valid < needed:
+        raise VerificationError(
+            f"{valid} valid cosignatures by the witnesses given, {needed} demanded ({'; '.join(problems)})",
+            code="receipt.cosignatures",
+            field="checkpoint",
+            expected=needed,
+            actual=valid,
+        )
 
 
 def _malformed(message: str, field: str | None) -> InputError:

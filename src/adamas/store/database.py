@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from adamas.errors import InputError, StorageError
-from adamas.store.schema import LOG_TABLES, SCHEMA_VERSION, meta, metadata
+from adamas.store.schema import LOG_TABLES, SCHEMA_VERSION, WITNESS_TABLES, meta, metadata
 from adamas.store.tree import backfill
 
 __all__ = [
@@ -57,8 +57,14 @@ def _add_the_log(conn: Connection) -> None:
         )
 
 
+def _add_witnessing(conn: Connection) -> None:
+    """Version 2 -> 3: the witnesses of the log and the cosignatures they returned (empty)."""
+    for table in WITNESS_TABLES:
+        table.create(conn, checkfirst=True)
+
+
 # Each entry upgrades a schema from version N to N + 1, inside the migration's one transaction.
-MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {1: _add_the_log}
+MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {1: _add_the_log, 2: _add_witnessing}
 
 
 def normalize_url(url: str) -> str:

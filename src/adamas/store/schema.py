@@ -26,9 +26,9 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["LOG_TABLES", "SCHEMA_VERSION", "STATE_TABLES", "metadata"]
+__all__ = ["LOG_TABLES", "SCHEMA_VERSION", "STATE_TABLES", "WITNESS_TABLES", "metadata"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 metadata = MetaData()
 
@@ -263,3 +263,34 @@ STATE_TABLES: Final = (
     corrections,
 )
 LOG_TABLES: Final = (log_tiles, log_checkpoints)
+
+# --- witnessing (schema version 3) ------------------------------------------------------------------------
+# The witnesses asked to cosign the log's checkpoints (C2SP tlog-witness), and what each last did. Neither
+# table is derived from the events: they are the operator's configuration and the witnesses' answers.
+log_witnesses = Table(
+    "log_witnesses",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("vkey", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("added_ns", BigInteger, nullable=False),
+    # The size of the newest checkpoint the witness cosigned for us (0: none yet), and when.
+    Column("cosigned_size", BigInteger, nullable=False),
+    Column("cosigned_ns", BigInteger),
+    Column("attempt_ns", BigInteger),
+    Column("last_error", Text),
+    Column("error_ns", BigInteger),
+)
+
+# Every cosignature collected, verified when received: one note signature line per witness and tree size.
+log_cosignatures = Table(
+    "log_cosignatures",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(255), primary_key=True),
+    Column("line", Text, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("received_ns", BigInteger, nullable=False),
+)
+
+WITNESS_TABLES: Final = (log_witnesses, log_cosignatures)
