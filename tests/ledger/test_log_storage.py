@@ -262,7 +262,7 @@ def test_migration_from_schema_one_backfills_the_tree_and_signs_it(db_url: str) 
         _as_schema_one(ledger.engine)
     with Ledger.open(db_url, clock=fixed_clock) as migrated:
         meta = read_meta(migrated.engine)
-        assert meta["schema_version"] == str(tables.SCHEMA_VERSION) == "2"
+        assert meta["schema_version"] == str(tables.SCHEMA_VERSION) == "3"
         note = migrated.checkpoint()
         checkpoint, _ = open_checkpoint(
             note.encode(), origin=migrated.origin, verifiers=[Verifier.from_vkey(migrated.vkey)]
