@@ -206,8 +206,8 @@ class Facts:
         unknown = {s for i in wanted if i in self.lots for s in self.lots[i].origin if s not in self.sites}
         site_country: dict[str, str] = {}
         for batch in chunks(sorted(unknown)):
-            for row in conn.execute(select(sites.c.id, sites.c.country).where(sites.c.id.in_(batch))):
-                site_country[row.id] = row.country
+            for site_row in conn.execute(select(sites.c.id, sites.c.country).where(sites.c.id.in_(batch))):
+                site_country[site_row.id] = site_row.country
         for lot_id in wanted:
             info = self.lots.get(lot_id)
             if info is None:
@@ -289,7 +289,9 @@ def _money(value: Any) -> int | None:
 
 
 def _participant(f: Facts, seq: int, event: str, time_ns: int, body: dict[str, Any]) -> None:
-    p = body.get("participant") if body["type"] == "participant.register" else body.get("administrator")
+    p: dict[str, Any] = (
+        body["participant"] if body["type"] == "participant.register" else body["administrator"]
+    )
     f.countries[p["id"]] = p.get("country")
     f.roles[p["id"]] = frozenset(p.get("roles", ("administrator",)))
 

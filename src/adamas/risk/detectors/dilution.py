@@ -23,7 +23,7 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
     """Flags for every merge that hides a high-risk origin below the visible share."""
     if not ctx.high_risk:
         return
-    for seq, event, time_ns, actor, lot in facts.merges:
+    for _seq, event, time_ns, actor, lot in facts.merges:
         info = facts.lots.get(lot)
         if info is None:
             continue
@@ -36,8 +36,8 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
                 "dilution",
                 "high",
                 ("lot", lot),
-                f"{actor} mixed {ct(amount)} ct of {country} origin ({ctx.high_risk[country]}) into lot {lot}: "
-                f"{share:.1%} of {ct(whole)} ct",
+                f"{actor} mixed {ct(amount)} ct of {country} origin ({ctx.high_risk[country]}) into lot "
+                f"{lot}: {share:.1%} of {ct(whole)} ct",
                 key=f"{event}:{country}",
                 period=period_of(time_ns, "quarter"),
                 lots=facts.ancestors(lot),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import Any
 
 from adamas.risk.config import Thresholds
 from adamas.risk.context import Context
@@ -53,7 +54,7 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
             made, came, left = prod[country][year], imp[country][year], exp[country][year]
             supply = opening + made + came
             key = (country, year)
-            common = {
+            common: dict[str, Any] = {
                 "period": year,
                 "lots": exp_lots[key],
                 "participants": partners[key],

@@ -50,7 +50,14 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
                 median = statistics.median(earlier)
                 if median > 0 and rate > cfg.spike_factor * median:
                     yield _flag(
-                        subject, period, series[period], carats, rate, median, len(earlier), facts, cfg
+                        subject=subject,
+                        period=period,
+                        items=series[period],
+                        carats=carats,
+                        rate=rate,
+                        median=median,
+                        history=len(earlier),
+                        cfg=cfg,
                     )
             if rates:
                 rates.append((period, rate))
@@ -59,6 +66,7 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
 
 
 def _flag(
+    *,
     subject: tuple[str, str],
     period: str,
     items: list[Production],
@@ -66,7 +74,6 @@ def _flag(
     rate: float,
     median: float,
     history: int,
-    facts: Facts,
     cfg: Thresholds,
 ) -> RiskFlag:
     start, end = period_bounds(period)

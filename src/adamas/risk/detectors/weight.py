@@ -38,7 +38,8 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
         share = abs(sent - arrived) / sent if sent else 0.0
         lots = sorted(off) or list(m.lots)
         explanation = (
-            f"shipment {m.shipment} left with {ct(sent)} ct in {len(off)} lot(s) and arrived with {ct(arrived)} ct "
+            f"shipment {m.shipment} left with {ct(sent)} ct in {len(off)} lot(s) and arrived with "
+            f"{ct(arrived)} ct "
             f"({share:.2%} {'less' if arrived < sent else 'more'})"
             if off
             else f"shipment {m.shipment} arrived with a broken seal"
@@ -66,7 +67,7 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
                 "norm": {"expected": "the carats that left"},
             },
         )
-    for seq, event, time_ns, actor, lot, parent, loss in facts.splits:
+    for _seq, event, time_ns, actor, lot, parent, loss in facts.splits:
         if not parent or loss <= parent * cfg.split_loss_tolerance:
             continue
         yield RiskFlag.make(
