@@ -370,7 +370,6 @@ def _ship(f: Facts, seq: int, event: str, time_ns: int, body: dict[str, Any]) ->
 
 def _receive(f: Facts, seq: int, event: str, time_ns: int, body: dict[str, Any]) -> None:
     weighed = {item["id"]: _h(item["carats"]) for item in body["lots"]}
-    f.carats.update(weighed)
     move = f.shipments.get(body["shipment"])
     if move is not None:
         move.arrival = Arrival(seq, event, time_ns, weighed, bool(body.get("seal_intact", True)))

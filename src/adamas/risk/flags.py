@@ -39,7 +39,7 @@ Severity = Literal["low", "medium", "high"]
 
 
 def flag_id(detector: str, subject_kind: str, subject_id: str, period: str | None, key: str) -> str:
-    """The deterministic id of a flag: its detector's name and 16 hex digits of SHA-256 of what it is about."""
+    """The deterministic id of a flag: its detector and 16 hex digits of SHA-256 of what it is about."""
     text = "\x1f".join((detector, subject_kind, subject_id, period or "", key))
     return f"{detector}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
