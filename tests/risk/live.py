@@ -30,7 +30,7 @@ class LiveLedger:
     def flush(self) -> list[Outcome]:
         """Submit what the world wrote since the last flush; every envelope must be accepted."""
         outcomes = self.ledger.submit(self.world.events[self.done :])
-        refused = [o.to_json() for o in outcomes if o.status != "accepted"]
+        refused = [(o.position, o.error.code, o.error.message) for o in outcomes if o.error is not None]
         assert not refused, refused
         self.done = len(self.world.events)
         return outcomes
