@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from live import LiveLedger
 
 from adamas.model.values import format_time_ns, parse_time
 from adamas.risk import RiskFlag
 from adamas.sim import World
 from conftest import basic_world
-from live import LiveLedger
 
 DAY = 86_400 * 1_000_000_000
 

@@ -7,11 +7,11 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from live import LiveLedger
 
 from adamas.errors import InputError, NotFoundError
 from adamas.risk import RiskFlag, flags, freeze, lot_risk, review, scan, tainted_lineage
 from conftest import basic_world
-from live import LiveLedger
 
 
 @pytest.fixture

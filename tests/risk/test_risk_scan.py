@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from live import LiveLedger
 from sqlalchemy import func, select, update
 
 from adamas import Ledger
@@ -12,7 +13,6 @@ from adamas.risk import flags, scan
 from adamas.store import schema
 from adamas.store.database import read_meta
 from conftest import basic_world
-from live import LiveLedger
 
 
 def _suspicious(live: LiveLedger) -> None:

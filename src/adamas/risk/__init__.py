@@ -11,7 +11,7 @@ from __future__ import annotations
 from adamas.risk.config import DEFAULTS, Thresholds
 from adamas.risk.flags import DETECTORS, RiskFlag
 from adamas.risk.scan import ScanResult, scan
-from adamas.risk.service import FlagPage, flag, flags, freeze, lot_risk, review, tainted_lineage
+from adamas.risk.service import FlagPage, flag, flags, freeze, lot_risk, lot_taints, review, tainted_lineage
 from adamas.risk.taint import Taint
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "flags",
     "freeze",
     "lot_risk",
+    "lot_taints",
     "review",
     "scan",
     "tainted_lineage",

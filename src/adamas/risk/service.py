@@ -17,10 +17,11 @@ from adamas.errors import InputError, NotFoundError
 from adamas.ledger import Ledger, Outcome
 from adamas.risk.flags import DETECTORS, RiskFlag
 from adamas.risk.review import freeze_bodies, review_body, review_statuses, sign
-from adamas.risk.taint import SEVERITY_WEIGHT, taint
+from adamas.risk.taint import SEVERITY_WEIGHT, Taint, taint
+from adamas.risk.taint import lineage as _lineage_of
 from adamas.store import schema
 
-__all__ = ["FlagPage", "flag", "flags", "freeze", "lot_risk", "review", "tainted_lineage"]
+__all__ = ["FlagPage", "flag", "flags", "freeze", "lot_risk", "lot_taints", "review", "tainted_lineage"]
 
 MAX_PAGE: Final = 1000
 
@@ -136,6 +137,15 @@ def lot_risk(ledger: Ledger, lot_id: str) -> dict[str, Any]:
         "compromised_key": compromised,
         "reasons": reasons,
     }
+
+
+def lot_taints(ledger: Ledger, lot_ids: list[str]) -> dict[str, Taint]:
+    """The taint of each of ``lot_ids`` from the stored flags on their lineages (one pass for all of them)."""
+    with ledger.engine.connect() as conn:
+        _, seen = _lineage_of(conn, lot_ids)
+    found = _lineage_flags(ledger, sorted(seen))
+    with ledger.engine.connect() as conn:
+        return taint(conn, lot_ids, found)
 
 
 def tainted_lineage(ledger: Ledger, flag_id: str, *, lot: str | None = None) -> list[dict[str, Any]]:

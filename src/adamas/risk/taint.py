@@ -17,7 +17,7 @@ from adamas.risk.flags import RiskFlag
 from adamas.store import schema
 from adamas.store.rows import chunks
 
-__all__ = ["SEVERITY_WEIGHT", "Taint", "taint"]
+__all__ = ["SEVERITY_WEIGHT", "Taint", "lineage", "taint"]
 
 SEVERITY_WEIGHT: Final = {"low": 0.3, "medium": 0.6, "high": 1.0}
 
@@ -39,7 +39,8 @@ class Taint:
         }
 
 
-def _lineage(conn: Connection, lot_ids: list[str]) -> tuple[dict[str, list[str]], dict[str, int]]:
+def lineage(conn: Connection, lot_ids: list[str]) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Parents of every lot in the lineages of ``lot_ids``, and the carats of every lot seen (by id)."""
     edges = schema.lot_edges
     parents: dict[str, list[str]] = {}
     seen = set(lot_ids)
@@ -64,7 +65,7 @@ def _lineage(conn: Connection, lot_ids: list[str]) -> tuple[dict[str, list[str]]
 
 def taint(conn: Connection, lot_ids: list[str], flags: dict[str, RiskFlag]) -> dict[str, Taint]:
     """The taint of each of ``lot_ids`` from ``flags`` (those in force: not dismissed)."""
-    parents, carats = _lineage(conn, lot_ids)
+    parents, carats = lineage(conn, lot_ids)
     direct: dict[str, set[str]] = {}
     for flag in flags.values():
         if flag.status == "dismissed":
