@@ -28,6 +28,7 @@ def _ledger(request: Request) -> Ledger:
 @router.get("/v1/flags", summary="Risk flags")
 def get_flags(
     request: Request,
+    *,
     open_: Annotated[bool, Query(alias="open", description="Only flags nobody reviewed.")] = False,
     detector: Annotated[str | None, Query(max_length=32)] = None,
     country: Annotated[str | None, Query(max_length=2)] = None,
