@@ -25,13 +25,19 @@ class Thresholds:
     # footprint: a country's exports against what it could have had (opening stock + production + imports)
     footprint_tolerance: float = 0.0
     """Exports may exceed the supply by this share before a flag (0: any excess)."""
-    footprint_kp_ratio: float = 1.10
-    """Registered production above this multiple of the KP-published production of the same year."""
+    footprint_kp_ratio: float = 2.0
+    """A country's share of the production registered in a year above this multiple of its share of the
+    KP-published world production of that year (scale-free: a ledger that covers part of the world's trade
+    is compared by shares)."""
+    footprint_kp_min_share: float = 0.005
+    """And the excess at least this share of the year's registered world production."""
+    footprint_kp_min_lots: int = 3
+    """And at least this many lots registered by the country in the year (a lone parcel is no pattern)."""
 
     # value: $/ct against the robust norm (median, MAD of log $/ct) of comparable transfers
     value_min_sample: int = 8
     """Fewest comparable transfers (same kind class, main origin country) for a norm."""
-    value_ratio: float = 1.8
+    value_ratio: float = 2.5
     """$/ct at least this many times above, or below 1/this of, the median."""
     value_z: float = 3.5
     """And at least this many robust deviations (1.4826 x MAD of log $/ct) from the median."""
@@ -64,13 +70,17 @@ class Thresholds:
     """$/ct on return at least this multiple of $/ct on departure makes the return high severity."""
 
     # velocity: borders crossed by a lot and its ancestors in a short time
-    velocity_borders: int = 3
+    velocity_borders: int = 5
+    """Cross-border shipments of a lineage within ``velocity_days``: rough to a hub, a cutter, a lab and a
+    retailer is four quick crossings in honest trade, so five or more is layering."""
     velocity_days: float = 30.0
 
     # dilution: a high-risk origin mixed in below a visible share
     dilution_share: float = 0.10
-    high_risk_countries: tuple[str, ...] = field(default=())
-    """Origins always treated as high risk, besides suspended, non-participant and sanctioned ones."""
+    high_risk_countries: tuple[str, ...] = field(default=("RU",))
+    """Origins always treated as high risk, besides suspended, non-participant and sanctioned ones. Russia:
+    the G7 and EU measures on Russian diamonds announced in December 2023 (data pack,
+    kp_suspensions_embargoes.csv), so that goods mixed before they take effect are seen too."""
 
     # certificate_sequence: gaps in an issuer's numbering
     certificate_max_gap: int = 100

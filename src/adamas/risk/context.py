@@ -46,8 +46,6 @@ class Context:
 def load_context(conn: Connection, *, extra_high_risk: tuple[str, ...] = ()) -> Context:
     """The context of a scan, read from the ledger's tables and the data pack."""
     ctx = Context(kp_production=kp_published())
-    for country in extra_high_risk:
-        ctx.high_risk[country] = "listed as high risk in the risk configuration"
     statuses = schema.country_statuses
     for row in conn.execute(select(statuses).order_by(statuses.c.effective_ns, statuses.c.id)):
         if row.status in ("suspended", "non_participant"):
@@ -57,6 +55,8 @@ def load_context(conn: Connection, *, extra_high_risk: tuple[str, ...] = ()) -> 
     for row in conn.execute(select(schema.sanctions).order_by(schema.sanctions.c.id)):
         for country in json.loads(row.origin_countries):
             ctx.high_risk.setdefault(country, f"sanctioned origin ({row.id}): {row.reason}")
+    for country in extra_high_risk:
+        ctx.high_risk.setdefault(country, "listed as high risk in the risk configuration")
     ev, keys, le = schema.events, schema.keys, schema.lot_events
     stmt = (
         select(ev.c.seq, ev.c.event_id, ev.c.key_id, ev.c.time_ns, keys.c.participant)

@@ -1,7 +1,8 @@
 """``capacity``: a mine producing more in a calendar year than its licensed ``annual_capacity``.
 
 The capacity is read from the site's signed ``site.register`` body (EVENTS.md). The flag names the lots
-registered from the one that crossed the capacity on: those are the carats the mine could not have produced.
+registered at the mine that year (which of them the mine could not have produced, the log cannot tell), and
+its evidence counts those registered after the capacity was crossed.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
             f"mine {site} registered {ct(total)} ct in {year}, above its licensed capacity of "
             f"{ct(capacity)} ct a year",
             period=year,
-            lots=[p.lot for p in over],
-            participants=[info["operator"], *(p.actor for p in over)],
+            lots=[p.lot for p in items],
+            participants=[info["operator"], *(p.actor for p in items)],
             countries=[info["country"]],
-            events=[p.event for p in over],
+            events=[p.event for p in items],
             evidence={
                 "figures": {"production": ct(total), "lots_over_capacity": len(over)},
                 "threshold": threshold("capacity_tolerance", cfg.capacity_tolerance),

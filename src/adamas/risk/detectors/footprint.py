@@ -33,8 +33,13 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
     exp_events: dict[tuple[str, str], list[str]] = defaultdict(list)
     exp_lots: dict[tuple[str, str], list[str]] = defaultdict(list)
     partners: dict[tuple[str, str], set[str]] = defaultdict(set)
+    lots: dict[tuple[str, str], int] = defaultdict(int)
+    world_made: dict[str, int] = defaultdict(int)
     for p in facts.productions:
-        prod[p.country][period_of(p.time_ns, "year")] += p.carats
+        year = period_of(p.time_ns, "year")
+        prod[p.country][year] += p.carats
+        lots[(p.country, year)] += 1
+        world_made[year] += p.carats
     for m in facts.movements:
         if not m.cross_border or kind_class(facts, m.lots) != "rough":
             continue
@@ -82,19 +87,24 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
                     },
                     **common,
                 )
-            published = ctx.kp_production.get((country, int(year)))
-            if published is not None and published[0] and made > published[0] * cfg.footprint_kp_ratio:
+            kp = _kp_share(country, year, made=made, lots=lots[key], world=world_made[year], ctx=ctx, cfg=cfg)
+            if kp is not None:
+                expected, share, kp_share = kp
                 yield RiskFlag.make(
                     "footprint",
-                    severity(made / published[0] / cfg.footprint_kp_ratio, cfg),
+                    severity(made / expected / cfg.footprint_kp_ratio, cfg),
                     ("country", country),
-                    f"{country} registered {ct(made)} ct of production in {year}; the KP published "
-                    f"{ct(published[0])} ct",
+                    f"{country} registered {share:.1%} of the production logged in {year}; the KP published "
+                    f"{kp_share:.1%} for it, so {ct(made)} ct where {ct(int(expected))} ct would match",
                     key="kp",
                     evidence={
-                        "figures": figures,
+                        "figures": {**figures, "share_of_logged_production": round(share, 5)},
                         "threshold": threshold("footprint_kp_ratio", cfg.footprint_kp_ratio),
-                        "norm": {"kp_published_production": ct(published[0]), "source": "KP data pack"},
+                        "norm": {
+                            "kp_share_of_world_production": round(kp_share, 5),
+                            "expected_production": ct(int(expected)),
+                            "source": "KP data pack (kp_production_by_country.csv)",
+                        },
                     },
                     **common,
                 )
@@ -121,3 +131,23 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
                     )
             history.append(left)
             opening = max(supply - left, 0)
+
+
+def _kp_share(
+    country: str, year: str, *, made: int, lots: int, world: int, ctx: Context, cfg: Thresholds
+) -> tuple[float, float, float] | None:
+    """(expected carats, logged share, KP share) when the country's share of the logged production is far
+    above its share of the KP-published world production; None otherwise."""
+    published = ctx.kp_production.get((country, int(year)))
+    world_published = sum(v[0] for (c, y), v in ctx.kp_production.items() if y == int(year))
+    if published is None or not published[0] or not world_published or not world:
+        return None
+    kp_share = published[0] / world_published
+    expected = kp_share * world
+    if (
+        made > cfg.footprint_kp_ratio * expected
+        and made - expected >= cfg.footprint_kp_min_share * world
+        and lots >= cfg.footprint_kp_min_lots
+    ):
+        return expected, made / world, kp_share
+    return None

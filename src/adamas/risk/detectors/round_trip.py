@@ -2,7 +2,8 @@
 
 A return at a higher $/ct than the departure (``round_trip_value_ratio``) is the classic laundering loop:
 value is inflated abroad and brought home as a legitimate import. A return whose values are unknown is
-flagged low; one at the same or a lower value is not flagged.
+flagged low; one at the same or a lower value is not flagged. Only goods of the same kind class count
+(rough back as rough, polished back as polished): cutting abroad raises $/ct honestly.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 
 from adamas.risk.config import Thresholds
 from adamas.risk.context import Context
-from adamas.risk.detectors._common import per_carat, threshold
+from adamas.risk.detectors._common import kind_class, per_carat, threshold
 from adamas.risk.facts import Facts, Movement
 from adamas.risk.flags import RiskFlag
 from adamas.risk.periods import period_of
@@ -27,12 +28,13 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
         if not m.cross_border:
             continue
         lineage = {lot for own in m.lots for lot in facts.ancestors(own)}
+        kind = kind_class(facts, m.lots)
         earlier = sorted(
             {
                 d.seq: d
                 for lot in lineage
                 for d in departures.get(lot, [])
-                if d.sender_country == m.to_country
+                if d.sender_country == m.to_country and kind_class(facts, d.lots) == kind
             }.values(),
             key=lambda d: d.seq,
         )

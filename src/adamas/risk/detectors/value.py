@@ -1,9 +1,10 @@
 """``value``: a transfer's $/ct far from what comparable goods fetch, in either direction.
 
 Undervaluation moves profit out of reach of tax; overvaluation launders money through stones. Comparable
-goods: transfers (``lot.ship`` with a declared value, or the value of the KP certificate they travel under)
-of the same kind class (rough, polished, jewel) and main origin country; production registrations compare
-with the same mine's. The norm is robust: the median of log $/ct and 1.4826 x its median absolute deviation,
+goods: rough transfers (``lot.ship`` with a declared value, or the value of the KP certificate they travel
+under) of the same main origin country; production registrations compare with the same mine's. Polished
+and jewels are left out: their $/ct rises steeply with the size and quality of each stone, which a norm by
+origin cannot see. The norm is robust: the median of log $/ct and 1.4826 x its median absolute deviation,
 so the outliers being looked for cannot drag the norm toward themselves. A flag needs both a large ratio to
 the median (``value_ratio``) and a large robust deviation (``value_z``).
 """
@@ -43,7 +44,7 @@ class _Priced:
 def _priced(facts: Facts) -> dict[tuple[str, str], list[_Priced]]:
     groups: dict[tuple[str, str], list[_Priced]] = defaultdict(list)
     for m in facts.movements:
-        if m.value is None or m.value <= 0 or m.total <= 0:
+        if m.value is None or m.value <= 0 or m.total <= 0 or kind_class(facts, m.lots) != "rough":
             continue
         origin = facts.main_origin(m.lots)
         subject = ("certificate", m.certificate) if m.certificate else ("participant", m.sender)

@@ -1,7 +1,10 @@
 """``velocity``: goods crossing many borders in a short time (layering through transit hubs).
 
-Counts the cross-border shipments of a lot and of every lot it was made from within ``velocity_days`` before
-each crossing; ``velocity_borders`` or more raise a flag at the crossing that reached the count.
+Counts the cross-border shipments along one line of descent (a lot, one of its parents, one of theirs...)
+within ``velocity_days`` before each crossing, taking the line with the most; ``velocity_borders`` or more
+raise a flag at the crossing that reached the count. Honest goods cross quickly too (rough to a hub, a
+cutter, a lab, a retailer), hence a default of five. Lines, not whole lineages: a merge of many parcels
+that each crossed once is not one parcel crossing many times.
 """
 
 from __future__ import annotations
@@ -21,8 +24,24 @@ __all__ = ["detect"]
 DAY_NS = 86_400 * 1_000_000_000
 
 
+def _line(facts: Facts, lot: str, crossings: dict[str, list[Movement]], since: int) -> list[Movement]:
+    """The crossings since ``since`` along the line of descent into ``lot`` with the most of them."""
+    best: list[Movement] = []
+    stack: list[tuple[str, list[Movement], frozenset[str]]] = [(lot, [], frozenset({lot}))]
+    while stack:
+        current, path, seen = stack.pop()
+        path = [*(c for c in crossings.get(current, []) if c.time_ns >= since), *path]
+        info = facts.lots.get(current)
+        parents = [p for p in (info.parents if info else ()) if p not in seen]
+        if not parents and len(path) > len(best):
+            best = path
+        for parent in parents:
+            stack.append((parent, path, seen | {parent}))
+    return sorted({c.seq: c for c in best}.values(), key=lambda c: c.seq)
+
+
 def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
-    """Flags for every crossing that completes too many borders in the window."""
+    """Flags for every crossing that completes too many borders in the window along one line."""
     crossings: dict[str, list[Movement]] = defaultdict(list)
     window = int(cfg.velocity_days * DAY_NS)
     flagged: set[str] = set()
@@ -31,13 +50,7 @@ def detect(facts: Facts, cfg: Thresholds, ctx: Context) -> Iterator[RiskFlag]:
             continue
         for lot in m.lots:
             crossings[lot].append(m)
-        lineage = {lot for own in m.lots for lot in facts.ancestors(own)}
-        recent = sorted(
-            {
-                c.seq: c for lot in lineage for c in crossings.get(lot, []) if m.time_ns - c.time_ns <= window
-            }.values(),
-            key=lambda c: c.seq,
-        )
+        recent = max((_line(facts, lot, crossings, m.time_ns - window) for lot in m.lots), key=len)
         if len(recent) < cfg.velocity_borders or recent[0].event in flagged:
             continue
         flagged.add(recent[0].event)
