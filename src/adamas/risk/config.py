@@ -66,7 +66,7 @@ class Thresholds:
     """Polished yield above this share of the rough (EVENTS.md flags above 55%, refuses above 70%)."""
 
     # round_trip: goods coming back to a country they left
-    round_trip_value_ratio: float = 1.25
+    round_trip_value_ratio: float = 1.5
     """$/ct on return at least this multiple of $/ct on departure makes the return high severity."""
 
     # velocity: borders crossed by a lot and its ancestors in a short time
