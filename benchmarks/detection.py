@@ -12,13 +12,13 @@ For each seed (none of them a training seed: thresholds were set by hand on seed
    flag's ``raised_at`` is then the log size at the scan that first raised it.
 3. Scoring, as issue 11 defines it:
    - recall per scenario: a case is found when a flag names any of its lots, participants or countries
-     for an overlapping period; ``strict recall`` asks for a lot or a participant (a country alone is
-     named by most flags of a small world);
+     for an overlapping period; ``lot recall`` asks for one of the case's lots (a country, or a hub that
+     trades with everyone, is named by many flags of a small world);
    - precision over all flags: a flag naming nothing (lot, participant, country) that any case touched is a
      false positive; ``strict precision`` also counts as false a flag that shares only a country with the
-     cases (a country is touched by most cases in a small world);
+     cases, ``lot precision`` one that names none of the cases' lots;
    - events to first flag: the leaves logged from a case's first event to the scan that first raised a
-     flag finding it strictly (so with the batch size's granularity).
+     flag on one of its lots (so with the batch size's granularity).
 
 The script never invents a figure: without the simulator (``adamas simulate`` missing) it says so and
 exits 2. Results go to docs/benchmarks.md by hand, with misses and their reasons.
@@ -33,7 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +88,12 @@ def _overlaps(flag: RiskFlag, period: tuple[int, int] | str | None) -> bool:
     return start <= period[1] and period[0] < end
 
 
-def _names(flag: RiskFlag, case: dict[str, Any], *, countries: bool = True) -> bool:
+def _names(
+    flag: RiskFlag, case: dict[str, Any], *, countries: bool = True, participants: bool = True
+) -> bool:
     return bool(
         set(flag.lots) & set(case.get("lots", ()))
-        or set(flag.participants) & set(case.get("participants", ()))
+        or (participants and set(flag.participants) & set(case.get("participants", ())))
         or (countries and set(flag.countries) & set(case.get("countries", ())))
     )
 
@@ -125,27 +127,41 @@ def score(ledger: Ledger, cases: list[dict[str, Any]]) -> dict[str, Any]:
             r.event_id: r.seq for r in conn.execute(select(schema.events.c.event_id, schema.events.c.seq))
         }
     per_scenario: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"cases": 0, "found": 0, "delays": [], "missed": []}
+        lambda: {"cases": 0, "found": 0, "found_strict": 0, "delays": [], "missed": [], "detectors": []}
     )
     for case in cases:
         stats = per_scenario[case["scenario"]]
         stats["cases"] += 1
         period = _period(case.get("period"))
         hits = [f for f in found_flags if _names(f, case) and _overlaps(f, period)]
+        strict = [f for f in hits if _names(f, case, countries=False, participants=False)]
+        if not strict:
+            stats["missed"].append(
+                {k: case.get(k) for k in ("id", "lots", "participants", "countries", "period")}
+            )
         if not hits:
-            stats["missed"].append({k: case.get(k) for k in ("lots", "participants", "countries", "period")})
             continue
         stats["found"] += 1
+        if not strict:
+            continue
+        stats["found_strict"] += 1
+        stats["detectors"].append(sorted({f.detector for f in strict}))
         first_event = min((seqs[e] for e in case.get("events", ()) if e in seqs), default=None)
         if first_event is not None:
-            stats["delays"].append(min(raised[f.id] for f in hits) - first_event)
+            # Leaves logged from the case's first event to the scan that first raised a flag on its lots.
+            stats["delays"].append(min(raised[f.id] for f in strict) - first_event)
     touched = cases
     loose = sum(1 for f in found_flags if any(_names(f, c) for c in touched))
     strict = sum(1 for f in found_flags if any(_names(f, c, countries=False) for c in touched))
+    by_lot = sum(
+        1 for f in found_flags if any(_names(f, c, countries=False, participants=False) for c in touched)
+    )
     return {
         "flags": len(found_flags),
         "precision": loose / len(found_flags) if found_flags else 1.0,
         "strict_precision": strict / len(found_flags) if found_flags else 1.0,
+        "lot_precision": by_lot / len(found_flags) if found_flags else 1.0,
+        "by_detector": dict(Counter(f.detector for f in found_flags)),
         "false_positives": [f.to_json() for f in found_flags if not any(_names(f, c) for c in touched)],
         "scenarios": dict(per_scenario),
     }
@@ -182,7 +198,7 @@ def main() -> None:
             totals[name]["detectors"].update(d for ds in s["detectors"] for d in ds)
     print(f"seeds {args.seeds}, scan every {args.batch} events\n")
     print(
-        "| scenario | cases | recall | strict recall | events to first flag (median / max) | detectors |\n"
+        "| scenario | cases | recall | lot recall | events to first flag (median / max) | detectors on its lots |\n"
         "|---|---|---|---|---|---|"
     )
     for name, s in sorted(totals.items()):
@@ -197,10 +213,16 @@ def main() -> None:
     flagged = sum(r["flags"] for r in results)
     loose = sum(r["precision"] * r["flags"] for r in results)
     strict = sum(r["strict_precision"] * r["flags"] for r in results)
+    lots = sum(r["lot_precision"] * r["flags"] for r in results)
+    detectors: Counter[str] = Counter()
+    for r in results:
+        detectors.update(r["by_detector"])
     print(
         f"\nflags {flagged}; precision {loose / flagged if flagged else 1:.3f} (target {TARGET_PRECISION}); "
-        f"strict precision {strict / flagged if flagged else 1:.3f}"
+        f"strict precision {strict / flagged if flagged else 1:.3f}; "
+        f"lot precision {lots / flagged if flagged else 1:.3f}"
     )
+    print("flags by detector: " + ", ".join(f"{d} {n}" for d, n in sorted(detectors.items())))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
 
