@@ -198,7 +198,8 @@ def main() -> None:
             totals[name]["detectors"].update(d for ds in s["detectors"] for d in ds)
     print(f"seeds {args.seeds}, scan every {args.batch} events\n")
     print(
-        "| scenario | cases | recall | lot recall | events to first flag (median / max) | detectors on its lots |\n"
+        "| scenario | cases | recall | lot recall | events to first flag (median / max) "
+        "| detectors on its lots |\n"
         "|---|---|---|---|---|---|"
     )
     for name, s in sorted(totals.items()):
