@@ -85,20 +85,26 @@ def compute_flags(facts: Facts, conn: Connection, cfg: Thresholds = DEFAULTS) ->
 
 
 def scan(ledger: Ledger, *, full: bool = False, cfg: Thresholds = DEFAULTS) -> ScanResult:
-    """Run the detectors over what was logged since the last scan (or the whole log) and store new flags."""
+    """Run the detectors over what was logged since the last scan (or the whole log) and store new flags.
+
+    The detectors run on a read connection, so ingest is never held up by a scan; the flags are then
+    written in one short transaction that compares them with what is stored at that moment.
+    """
     try:
-        with begin_write(ledger.engine) as conn:
+        with ledger.engine.connect() as conn:
             head = _head(conn)
             start = 0 if full else scanned_to(conn)
-            if full:
-                _FACTS.pop(ledger, None)
-                conn.execute(delete(schema.risk_flag_links))
-                conn.execute(delete(schema.risk_flags))
             if start == head and not full:
                 total = len(conn.execute(select(schema.risk_flags.c.id)).all())
                 return ScanResult(start, head, (), (), total)
+            if full:
+                _FACTS.pop(ledger, None)
             facts = load_facts(ledger, conn, head)
             found = compute_flags(facts, conn, cfg)
+        with begin_write(ledger.engine) as conn:
+            if full:
+                conn.execute(delete(schema.risk_flag_links))
+                conn.execute(delete(schema.risk_flags))
             stored = {
                 row.id: row.body
                 for row in conn.execute(select(schema.risk_flags.c.id, schema.risk_flags.c.body))
@@ -106,7 +112,8 @@ def scan(ledger: Ledger, *, full: bool = False, cfg: Thresholds = DEFAULTS) -> S
             new = [f for fid, f in found.items() if fid not in stored]
             changed = [f for fid, f in found.items() if fid in stored and stored[fid] != f.stored()]
             _store(conn, new, changed, head)
-            _remember(conn, head)
+            if scanned_to(conn) <= head:
+                _remember(conn, head)
             return ScanResult(
                 start,
                 head,
