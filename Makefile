@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SOURCES := src tests benchmarks scripts
 
-.PHONY: demo test lint bench bench-ingest bench-log bench-http install clean
+.PHONY: demo test lint bench bench-ingest bench-log bench-http bench-detection install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: bench-ingest bench-log bench-http
+bench: bench-ingest bench-log bench-http bench-detection
 
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
@@ -36,6 +36,10 @@ bench-log: $(STAMP)
 
 bench-http: $(STAMP)
 	$(BIN)/python benchmarks/http.py
+
+# Needs `adamas simulate` (branch sim); exits 2 and says so without it.
+bench-detection: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/detection.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache .hypothesis

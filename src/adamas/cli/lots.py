@@ -20,6 +20,7 @@ from adamas.cli._common import (
 )
 from adamas.errors import AdamasError
 from adamas.ledger import LotView, Trace
+from adamas.risk import lot_risk, lot_taints
 
 lot_app = typer.Typer(help="Look at lots.", no_args_is_help=True)
 app.add_typer(lot_app, name="lot")
@@ -50,12 +51,20 @@ def lot_show(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> 
     with open_ledger(db) as ledger:
         try:
             view = ledger.lot(lot)
+            risk = lot_risk(ledger, lot)
         except AdamasError as exc:
             fail(exc)
     if json_:
-        print_json(view.to_json())
+        print_json({**view.to_json(), "risk": risk})
     else:
-        out.print(lot_table(view))
+        table = lot_table(view)
+        # Risk from the stored flags (adamas risk scan): the tainted share and the flags behind it.
+        table.add_row(
+            "risk",
+            f"score {risk['score']:.2f}, tainted {risk['taint']['share']:.1%}"
+            + "".join(f"; {r['detector']} {r['flag']} ({r['share']:.0%})" for r in risk["reasons"]),
+        )
+        out.print(table)
 
 
 @lot_app.command("history")
@@ -75,8 +84,9 @@ def lot_history(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) 
     out.print(table)
 
 
-def trace_tree(trace: Trace) -> Tree:
+def trace_tree(trace: Trace, taints: dict[str, float] | None = None) -> Tree:
     nodes = {n.lot.id: n.lot for n in trace.nodes}
+    tainted = taints or {}
     compromised = {n.lot.id for n in trace.nodes if n.compromised}
     children: dict[str, list[str]] = {}
     for parent, child in trace.edges:
@@ -89,9 +99,11 @@ def trace_tree(trace: Trace) -> Tree:
         v = nodes[lot_id]
         where = f" → {v.in_transit_to}" if v.in_transit_to else ""
         warning = " [bold red]⚠ rests on a compromised key[/]" if lot_id in compromised else ""
+        share = tainted.get(lot_id, 0.0)
+        taint = f" [bold yellow]⚑ tainted {share:.0%}[/]" if share > 0 else ""
         return (
             f"[bold]{v.id}[/] {v.kind} {v.carats:.2f} ct · {v.state} · {v.holder}{where} "
-            f"[dim]{v.made_by.type}[/]{warning}"
+            f"[dim]{v.made_by.type}[/]{warning}{taint}"
         )
 
     tree = Tree(label(trace.lot))
@@ -117,12 +129,16 @@ def trace(
     with open_ledger(db) as ledger:
         try:
             result = ledger.trace(lot, direction="forward" if forward else "backward")
+            taints = {k: t.share for k, t in lot_taints(ledger, [n.lot.id for n in result.nodes]).items()}
         except AdamasError as exc:
             fail(exc)
     if json_:
-        print_json(result.to_json())
+        data = result.to_json()
+        for node in data["nodes"]:
+            node["taint"] = round(taints.get(node["id"], 0.0), 4)
+        print_json(data)
         return
-    out.print(trace_tree(result))
+    out.print(trace_tree(result, taints))
     if not forward:
         table = Table("mine", "country", "carats", title=f"origin of {lot}")
         for share in result.origin:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from adamas.errors import InputError, StorageError
-from adamas.store.schema import LOG_TABLES, SCHEMA_VERSION, WITNESS_TABLES, meta, metadata
+from adamas.store.schema import LOG_TABLES, SCHEMA_VERSION, RISK_TABLES, WITNESS_TABLES, meta, metadata
 from adamas.store.tree import backfill
 
 __all__ = [
@@ -63,8 +63,14 @@ def _add_witnessing(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _add_risk(conn: Connection) -> None:
+    """Version 3 -> 4: the risk flag tables (empty; the next ``adamas risk scan`` fills them from the log)."""
+    for table in RISK_TABLES:
+        table.create(conn, checkfirst=True)
+
+
 # Each entry upgrades a schema from version N to N + 1, inside the migration's one transaction.
-MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {1: _add_the_log, 2: _add_witnessing}
+MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {1: _add_the_log, 2: _add_witnessing, 3: _add_risk}
 
 
 def normalize_url(url: str) -> str:

@@ -26,9 +26,9 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["LOG_TABLES", "SCHEMA_VERSION", "STATE_TABLES", "WITNESS_TABLES", "metadata"]
+__all__ = ["LOG_TABLES", "SCHEMA_VERSION", "RISK_TABLES", "STATE_TABLES", "WITNESS_TABLES", "metadata"]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 metadata = MetaData()
 
@@ -294,3 +294,39 @@ log_cosignatures = Table(
 )
 
 WITNESS_TABLES: Final = (log_witnesses, log_cosignatures)
+
+# --- risk (schema version 4; adamas.risk): soft flags computed from the log by the detectors, never by the ingest rules ---
+# Derived like the state tables, but by a separate reader (``adamas.risk.scan``) that remembers the last leaf
+# it scanned (``risk_scan``); ``adamas risk scan --full`` recomputes them from the log alone. A flag's ``id``
+# is a hash of what it is about (detector, subject, period, key events), so it is never stored twice.
+risk_flags = Table(
+    "risk_flags",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("detector", String(32), nullable=False, index=True),
+    Column("severity", String(8), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(ID), nullable=False),
+    Column("period", String(16)),
+    Column("raised_at", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+# What a flag names, one row per lot, participant or country, so that flags can be filtered by any of them.
+risk_flag_links = Table(
+    "risk_flag_links",
+    metadata,
+    Column("flag", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(ID), primary_key=True),
+    Index("ix_risk_flag_links_value", "kind", "value"),
+)
+
+risk_scan = Table(
+    "risk_scan",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+RISK_TABLES: Final = (risk_flags, risk_flag_links, risk_scan)
