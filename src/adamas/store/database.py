@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from adamas.errors import InputError, StorageError
-from adamas.store.schema import LOG_TABLES, SCHEMA_VERSION, RISK_TABLES, WITNESS_TABLES, meta, metadata
+from adamas.store.schema import LOG_TABLES, RISK_TABLES, SCHEMA_VERSION, WITNESS_TABLES, meta, metadata
 from adamas.store.tree import backfill
 
 __all__ = [
@@ -70,7 +70,11 @@ def _add_risk(conn: Connection) -> None:
 
 
 # Each entry upgrades a schema from version N to N + 1, inside the migration's one transaction.
-MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {1: _add_the_log, 2: _add_witnessing, 3: _add_risk}
+MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {
+    1: _add_the_log,
+    2: _add_witnessing,
+    3: _add_risk,
+}
 
 
 def normalize_url(url: str) -> str:

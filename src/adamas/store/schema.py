@@ -26,7 +26,7 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["LOG_TABLES", "SCHEMA_VERSION", "RISK_TABLES", "STATE_TABLES", "WITNESS_TABLES", "metadata"]
+__all__ = ["LOG_TABLES", "RISK_TABLES", "SCHEMA_VERSION", "STATE_TABLES", "WITNESS_TABLES", "metadata"]
 
 SCHEMA_VERSION: Final = 4
 
@@ -295,7 +295,7 @@ log_cosignatures = Table(
 
 WITNESS_TABLES: Final = (log_witnesses, log_cosignatures)
 
-# --- risk (schema version 4; adamas.risk): soft flags computed from the log by the detectors, never by the ingest rules ---
+# --- risk (schema version 4; adamas.risk): soft flags computed from the log by the detectors ---------------
 # Derived like the state tables, but by a separate reader (``adamas.risk.scan``) that remembers the last leaf
 # it scanned (``risk_scan``); ``adamas risk scan --full`` recomputes them from the log alone. A flag's ``id``
 # is a hash of what it is about (detector, subject, period, key events), so it is never stored twice.
