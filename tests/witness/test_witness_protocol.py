@@ -272,3 +272,17 @@ def test_a_body_over_the_limit_is_refused_unread(client: httpx.Client, witness: 
 def test_add_checkpoint_requests_round_trip(old: int, proof: list[bytes], note: bytes) -> None:
     parsed = parse_add_checkpoint(format_add_checkpoint(old, proof, note))
     assert (parsed.old_size, list(parsed.proof), parsed.note) == (old, proof, note)
+
+
+def test_the_empty_tree_can_be_cosigned_twice_then_extended(tmp_path: Path, cosigner: Cosigner) -> None:
+    log = MemoryLog(Signer.generate(ORIGIN))
+    state = WitnessState.open(str(tmp_path / "empty.db"))
+    try:
+        witness = Witness(cosigner, {ORIGIN: [log.signer.verifier]}, state)
+        witness.add_checkpoint(add(log, 0))
+        witness.add_checkpoint(add(log, 0))
+        log.grow(5)
+        witness.add_checkpoint(add(log, 0))
+        assert state.get(ORIGIN).size == 5
+    finally:
+        state.close()
