@@ -1,0 +1,164 @@
+"""Read logged events out of a ledger as EPCIS 2.0 events and documents.
+
+``record_time`` is the one place that says what ``recordTime`` is: the ledger's logged time of an event.
+Until the ledger stores a logged time per event, it is the signing time of the first checkpoint that
+covered the event's leaf, which the batch that accepted the event signed in the same transaction.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from adamas.epcis.hashing import event_hash
+from adamas.epcis.identifiers import CONTEXT, NAMESPACE, PREFIX
+from adamas.epcis.mapping import Facts, LoggedEvent, to_epcis
+from adamas.ledger import Ledger
+from adamas.ledger import queries as ledger_queries
+from adamas.model.values import format_hundredths, parse_time
+from adamas.store import schema
+from adamas.store.rows import chunks
+
+__all__ = ["epcis_events", "export_document", "record_time", "selected_seqs"]
+
+
+def record_time(conn: Connection, seqs: Iterable[int]) -> dict[int, int]:
+    """The logged time (epoch ns) of each leaf in ``seqs``: when the ledger accepted it."""
+    wanted = sorted(set(seqs))
+    if not wanted:
+        return {}
+    table = schema.log_checkpoints
+    rows = conn.execute(
+        select(table.c.size, table.c.signed_ns).where(table.c.size > wanted[0]).order_by(table.c.size)
+    ).all()
+    sizes = [r.size for r in rows]
+    out = {}
+    for seq in wanted:
+        at = bisect.bisect_right(sizes, seq)
+        if at < len(rows):
+            out[seq] = int(rows[at].signed_ns)
+    return out
+
+
+def selected_seqs(
+    conn: Connection, *, lot: str | None = None, since_ns: int | None = None, until_ns: int | None = None
+) -> list[int]:
+    """Leaves to export: all, or the lineage of ``lot`` (its history and its ancestors'), with declared
+    times in [``since_ns``, ``until_ns``)."""
+    ev = schema.events
+    stmt = select(ev.c.seq)
+    if lot is not None:
+        lots = {n.lot.id for n in ledger_queries.trace(conn, lot, direction="backward").nodes}
+        seqs: set[int] = set()
+        for batch in chunks(sorted(lots)):
+            le = schema.lot_events
+            seqs.update(r.seq for r in conn.execute(select(le.c.seq).where(le.c.lot.in_(batch))))
+        # Corrections of those events name them, not the lot.
+        ids = {r.event_id for b in chunks(sorted(seqs)) for r in conn.execute(select(ev.c.event_id).where(ev.c.seq.in_(b)))}
+        co = schema.corrections
+        for batch in chunks(sorted(ids)):
+            correcting = select(co.c.id).where(co.c.target.in_(batch))
+            seqs.update(r.seq for r in conn.execute(select(ev.c.seq).where(ev.c.event_id.in_(correcting))))
+        stmt = stmt.where(ev.c.seq.in_(sorted(seqs))) if seqs else stmt.where(ev.c.seq < 0)
+    if since_ns is not None:
+        stmt = stmt.where(ev.c.time_ns >= since_ns)
+    if until_ns is not None:
+        stmt = stmt.where(ev.c.time_ns < until_ns)
+    return [r.seq for r in conn.execute(stmt.order_by(ev.c.seq))]
+
+
+def _logged(conn: Connection, seqs: Sequence[int]) -> list[LoggedEvent]:
+    times = record_time(conn, seqs)
+    out = []
+    ev = schema.events
+    for batch in chunks(list(seqs)):
+        for row in conn.execute(select(ev.c.seq, ev.c.envelope).where(ev.c.seq.in_(batch)).order_by(ev.c.seq)):
+            out.append(LoggedEvent(row.seq, json.loads(bytes(row.envelope)), times.get(row.seq, 0)))
+    out.sort(key=lambda e: e.index)
+    return out
+
+
+def _facts(conn: Connection, events: Sequence[LoggedEvent]) -> Facts:
+    """The state the mapping of ``events`` reads: sites' countries, lots' carats, shipments, certificates."""
+    facts = Facts()
+    for row in conn.execute(select(schema.sites.c.id, schema.sites.c.country)):
+        facts.site_country[row.id] = row.country
+    lots: set[str] = set()
+    shipments: set[str] = set()
+    numbers: set[str] = set()
+    targets: set[str] = set()
+    for event in events:
+        body = event.body
+        lots.update(x for x in body.get("lots", []) if isinstance(x, str))
+        if isinstance(body.get("lot"), str):
+            lots.add(body["lot"])
+        if isinstance(body.get("shipment"), str):
+            shipments.add(body["shipment"])
+        if isinstance(body.get("number"), str):
+            numbers.add(body["number"])
+        if body["type"] == "correct":
+            targets.add(body["event"])
+    for batch in chunks(sorted(lots)):
+        t = schema.lots
+        for row in conn.execute(select(t.c.id, t.c.carats).where(t.c.id.in_(batch))):
+            facts.lot_carats[row.id] = format_hundredths(row.carats)
+    for batch in chunks(sorted(shipments)):
+        t = schema.shipments
+        for row in conn.execute(select(t.c.id, t.c.sender, t.c.to_participant).where(t.c.id.in_(batch))):
+            facts.shipments[row.id] = (row.sender, row.to_participant)
+    for batch in chunks(sorted(numbers)):
+        t = schema.certificates
+        for row in conn.execute(select(t.c.id, t.c.lots).where(t.c.id.in_(batch))):
+            facts.certificate_lots[row.id] = tuple(json.loads(row.lots))
+    if targets:
+        ev = schema.events
+        seqs = [r.seq for b in chunks(sorted(targets)) for r in conn.execute(select(ev.c.seq).where(ev.c.event_id.in_(b)))]
+        for original in _logged(conn, seqs):
+            facts.corrected[original.body["id"]] = original
+    return facts
+
+
+def epcis_events(conn: Connection, seqs: Sequence[int]) -> list[dict[str, Any]]:
+    """The EPCIS events of the leaves ``seqs``, in log order, each with its CBV 2.0 ``eventID``."""
+    logged = _logged(conn, seqs)
+    facts = _facts(conn, logged)
+    out = []
+    for event in logged:
+        for mapped in to_epcis(event, facts):
+            out.append(with_event_id(mapped))
+    return out
+
+
+def with_event_id(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its ``eventID`` (the CBV 2.0 event hash) right after its type."""
+    identified = {"type": event["type"], "eventID": event_hash(event, {PREFIX: NAMESPACE})}
+    return {**identified, **{k: v for k, v in event.items() if k not in identified}}
+
+
+def now_iso() -> str:
+    """The current time for a document's ``creationDate``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def export_document(
+    ledger: Ledger, *, lot: str | None = None, since: str | None = None, until: str | None = None
+) -> dict[str, Any]:
+    """An EPCISDocument of the ledger's events: all, or the lineage of ``lot``; ``since``/``until`` bound
+    the declared time (``eventTime``), an RFC 3339 instant each."""
+    since_ns = None if since is None else parse_time(since, "since")
+    until_ns = None if until is None else parse_time(until, "until")
+    with ledger.engine.connect() as conn:
+        events = epcis_events(conn, selected_seqs(conn, lot=lot, since_ns=since_ns, until_ns=until_ns))
+    return {
+        "@context": CONTEXT,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": now_iso(),
+        "sender": ledger.origin,
+        "epcisBody": {"eventList": events},
+    }
