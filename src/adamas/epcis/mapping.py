@@ -12,14 +12,14 @@ its inclusion proof.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
 from adamas.crypto import canonicalize
-from adamas.epcis.identifiers import ext, to_uri
+from adamas.epcis.hashing import event_hash
+from adamas.epcis.identifiers import NAMESPACE, PREFIX, ext, to_uri
 from adamas.model.values import format_time_ns
 
 __all__ = ["REGISTRY_TYPES", "Facts", "LoggedEvent", "to_epcis"]
@@ -85,7 +85,7 @@ def _lots(ids: list[str]) -> list[str]:
     return [to_uri("lot", i) for i in ids]
 
 
-def _parties(kind: str, sender: str, receiver: str) -> dict[str, Any]:
+def _parties(sender: str, receiver: str) -> dict[str, Any]:
     return {
         "sourceList": [
             {"type": t, "source": to_uri("party", sender)} for t in ("owning_party", "possessing_party")
@@ -101,8 +101,8 @@ def _prefixed(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {ext(k): _prefixed(v) if isinstance(v, Mapping) else v for k, v in obj.items() if v is not None}
 
 
-def _base(event: LoggedEvent, kind: str) -> dict[str, Any]:
-    body = event.body
+def _base(event: LoggedEvent, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every event has: its declared time (in UTC) and the ledger's logged time."""
     return {
         "type": kind,
         "eventTime": body["time"],
@@ -143,7 +143,7 @@ def _custody(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> dict[
         return _movement(event, body, facts)
     if kind.startswith("certificate."):
         return _certificate(event, body, facts)
-    out = _base(event, "ObjectEvent")
+    out = _base(event, "ObjectEvent", body)
     if kind == "lot.grade":
         report = body["report"]
         out.update(
@@ -181,7 +181,7 @@ def _custody(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> dict[
         out[ext("subject")] = to_uri(subject_kind, subject["id"])
         out[ext("claim")] = body["claim"]
         out[ext("statement")] = body["statement"]
-        out[ext("evidence")] = [item["sha256"] for item in body.get("evidence", [])]
+        out[ext("evidence")] = [_prefixed(item) for item in body.get("evidence", [])]
     else:
         return None
     return out
@@ -190,7 +190,7 @@ def _custody(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> dict[
 def _register(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> dict[str, Any]:
     lot = body["lot"]
     site = to_uri("site", lot["site"])
-    out = _base(event, "ObjectEvent")
+    out = _base(event, "ObjectEvent", body)
     out.update(
         epcList=_lots([lot["id"]]),
         quantityList=_quantities([(lot["id"], lot["carats"])]),
@@ -215,7 +215,7 @@ def _register(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> dict
 
 def _transformation(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> dict[str, Any]:
     kind = body["type"]
-    out = _base(event, "TransformationEvent")
+    out = _base(event, "TransformationEvent", body)
     into = body["into"] if isinstance(body["into"], list) else [body["into"]]
     outputs = [*into, *body.get("remainder", [])]
     if kind in ("lot.split", "lot.manufacture"):
@@ -263,7 +263,7 @@ def _transformation(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -
 
 
 def _movement(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> dict[str, Any]:
-    out = _base(event, "ObjectEvent")
+    out = _base(event, "ObjectEvent", body)
     shipment = body["shipment"]
     transactions = [{"type": "desadv", "bizTransaction": to_uri("shipment", shipment)}]
     if body["type"] == "lot.ship":
@@ -283,7 +283,7 @@ def _movement(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> dict
             disposition="in_progress",
         )
     out["bizTransactionList"] = transactions
-    out.update(_parties("", sender, receiver))
+    out.update(_parties(sender, receiver))
     if body["type"] == "lot.ship":
         if body.get("seal"):
             out[ext("seal")] = body["seal"]
@@ -296,15 +296,15 @@ def _movement(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> dict
 
 def _certificate(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> dict[str, Any] | None:
     kind = body["type"]
-    out = _base(event, "TransactionEvent")
+    out = _base(event, "TransactionEvent", body)
     if kind == "certificate.issue":
         cert = body["certificate"]
         number, lots = cert["number"], list(cert["lots"])
         out.update(action="ADD", bizStep="accepting")
-        parties = _parties("", cert["exporter"], cert["importer"])
+        parties = _parties(cert["exporter"], cert["importer"])
         out["sourceList"], out["destinationList"] = parties["sourceList"][:1], parties["destinationList"][:1]
         out[ext("certificate")] = _prefixed(
-            {**cert, "lots": None, "value": cert["value"]["amount"], "origin": _prefixed(cert["origin"])}
+            {**cert, "lots": None, "value": cert["value"]["amount"]}
         )
     elif kind in ("certificate.confirm", "certificate.void"):
         number = body["number"]
@@ -327,13 +327,11 @@ def _certificate(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> d
 def _correct(event: LoggedEvent, facts: Facts) -> list[dict[str, Any]]:
     """An error declaration on the corrected event (same eventID: the declaration is outside the hash) and,
     when there is a replacement, the corrective event that takes its place."""
-    from adamas.epcis.hashing import event_hash
-
     body = event.body
     original = facts.corrected.get(body["event"])
     if original is None:
         return []
-    declared = [e for e in to_epcis(original, facts)]
+    declared = to_epcis(original, facts)
     if not declared:
         return []
     out: list[dict[str, Any]] = []
@@ -351,20 +349,9 @@ def _correct(event: LoggedEvent, facts: Facts) -> list[dict[str, Any]]:
         ext("leafIndex"): event.index,
     }
     if corrective is not None:
-        declaration["correctiveEventIDs"] = [event_hash(corrective, {"adamas": _namespace()})]
+        declaration["correctiveEventIDs"] = [event_hash(corrective, {PREFIX: NAMESPACE})]
     first = {**declared[0], "recordTime": format_time_ns(event.record_ns), "errorDeclaration": declaration}
     out.append(first)
     if corrective is not None:
         out.append(corrective)
     return out
-
-
-def _namespace() -> str:
-    from adamas.epcis.identifiers import NAMESPACE
-
-    return NAMESPACE
-
-
-def dumps(document: Mapping[str, Any]) -> str:
-    """An EPCIS document as JSON text."""
-    return json.dumps(document, ensure_ascii=False, indent=1)
