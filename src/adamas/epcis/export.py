@@ -24,7 +24,7 @@ from adamas.model.values import format_hundredths, parse_time
 from adamas.store import schema
 from adamas.store.rows import chunks
 
-__all__ = ["epcis_events", "export_document", "record_time", "selected_seqs"]
+__all__ = ["epcis_events", "export_document", "indexed_events", "record_time", "selected_seqs"]
 
 
 def record_time(conn: Connection, seqs: Iterable[int]) -> dict[int, int]:
@@ -125,13 +125,18 @@ def _facts(conn: Connection, events: Sequence[LoggedEvent]) -> Facts:
 
 def epcis_events(conn: Connection, seqs: Sequence[int]) -> list[dict[str, Any]]:
     """The EPCIS events of the leaves ``seqs``, in log order, each with its CBV 2.0 ``eventID``."""
+    return [event for _, _, event in indexed_events(conn, seqs)]
+
+
+def indexed_events(conn: Connection, seqs: Sequence[int]) -> list[tuple[int, int, dict[str, Any]]]:
+    """``(leaf, k, event)``: the ``k``-th EPCIS event of each leaf in ``seqs`` (a correction makes two)."""
     logged = _logged(conn, seqs)
     facts = _facts(conn, logged)
-    out = []
-    for event in logged:
-        for mapped in to_epcis(event, facts):
-            out.append(with_event_id(mapped))
-    return out
+    return [
+        (event.index, k, with_event_id(mapped))
+        for event in logged
+        for k, mapped in enumerate(to_epcis(event, facts))
+    ]
 
 
 def with_event_id(event: dict[str, Any]) -> dict[str, Any]:
