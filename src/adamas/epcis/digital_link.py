@@ -1,6 +1,6 @@
-"""GS1 identifiers in their one canonical form: the constrained GS1 Digital Link URI of the CBV 2.0 event hash.
+"""GS1 identifiers in one canonical form: the constrained GS1 Digital Link URI of the CBV 2.0 event hash.
 
-CBV 2.0 (section 8.9, the event hash) compares identifiers in one form whatever way an event wrote them: an EPC
+CBV 2.0 (section 8.9, the event hash) compares identifiers in one form, however an event wrote them: an EPC
 URI (``urn:epc:id:sgtin:...``), an EPC class or pattern URI, or a GS1 Digital Link URI on any host all become
 ``https://id.gs1.org/<AI>/<key>[/<AI>/<qualifier>]`` with the key's check digit, the finest level of
 identification only (a serial, not the lot above it) and no query string. Anything else is no GS1 key:
@@ -19,7 +19,8 @@ __all__ = ["check_digit", "normalise"]
 _DL_CHARS: Final = r"[\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A]"
 # An EPC URI's serial / reference characters (TDS 2.0, "GS1_AI_encodable" with %-escapes).
 _EPC_CHAR: Final = (
-    r"(?:%2[125-9A-Fa-f]|%3[0-9A-Fa-f]|%4[1-9A-Fa-f]|%5[0-9AaFf]|%6[1-9A-Fa-f]|%7[0-9Aa]|[!')(*+,.0-9:;=A-Za-z_-])"
+    r"(?:%2[125-9A-Fa-f]|%3[0-9A-Fa-f]|%4[1-9A-Fa-f]|%5[0-9AaFf]|%6[1-9A-Fa-f]|%7[0-9Aa]"
+    r"|[!')(*+,.0-9:;=A-Za-z_-])"
 )
 _CPI_CHAR: Final = r"(?:%2[3dfDF]|%3[0-9]|%4[1-9A-Fa-f]|%5[0-9Aa]|[0-9A-Z-])"
 
@@ -107,7 +108,7 @@ _EPC_SCHEMES: Final[dict[str, tuple[str, _Builder]]] = {
     ),
     "idpat:upui": (r"(\d{6,12})\.(\d{1,7})\.\*", lambda p: f"{_DL}01/{_gtin(p[0], p[1])}"),
 }
-# Total digits of company prefix + references, where a scheme fixes it (the key's length less its check digit).
+# Digits of company prefix + references, where a scheme fixes them (the key's length less its check digit).
 _DIGITS: Final = {
     "sgtin": 13, "sscc": 17, "sgln": 12, "grai": 12, "gsrn": 17, "gsrnp": 17, "gdti": 12, "sgcn": 12,
     "gsin": 16, "itip": 13, "upui": 13, "pgln": 12, "lgtin": 13,
@@ -120,7 +121,9 @@ _ALIASES: Final = {
     "gsrn": "8018", "gcn": "255", "sscc": "00", "gdti": "253", "ginc": "401", "gsin": "402",
     "grai": "8003", "giai": "8004", "cpv": "22", "lot": "10", "ser": "21",
 }  # fmt: skip
-_PRIMARY: Final = ("01", "8006", "8010", "414", "417", "8017", "8018", "255", "00", "253", "401", "402", "8003", "8004")
+_PRIMARY: Final = (
+    "01", "8006", "8010", "414", "417", "8017", "8018", "255", "00", "253", "401", "402", "8003", "8004",
+)  # fmt: skip
 _CANONICAL: Final = [
     re.compile(p)
     for p in (

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -23,6 +23,8 @@ from adamas.ledger import queries as ledger_queries
 from adamas.model.values import format_hundredths, parse_time
 from adamas.store import schema
 from adamas.store.rows import chunks
+
+T = TypeVar("T")
 
 __all__ = ["epcis_events", "export_document", "indexed_events", "record_time", "selected_seqs"]
 
@@ -45,6 +47,18 @@ def record_time(conn: Connection, seqs: Iterable[int]) -> dict[int, int]:
     return out
 
 
+def batches(items: Iterable[T], size: int = 500) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size`` (bounded IN clauses on every engine)."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def selected_seqs(
     conn: Connection, *, lot: str | None = None, since_ns: int | None = None, until_ns: int | None = None
 ) -> list[int]:
@@ -59,7 +73,11 @@ def selected_seqs(
             le = schema.lot_events
             seqs.update(r.seq for r in conn.execute(select(le.c.seq).where(le.c.lot.in_(batch))))
         # Corrections of those events name them, not the lot.
-        ids = {r.event_id for b in chunks(sorted(seqs)) for r in conn.execute(select(ev.c.event_id).where(ev.c.seq.in_(b)))}
+        ids = {
+            r.event_id
+            for b in batches(sorted(seqs))
+            for r in conn.execute(select(ev.c.event_id).where(ev.c.seq.in_(b)))
+        }
         co = schema.corrections
         for batch in chunks(sorted(ids)):
             correcting = select(co.c.id).where(co.c.target.in_(batch))
@@ -76,8 +94,10 @@ def _logged(conn: Connection, seqs: Sequence[int]) -> list[LoggedEvent]:
     times = record_time(conn, seqs)
     out = []
     ev = schema.events
-    for batch in chunks(list(seqs)):
-        for row in conn.execute(select(ev.c.seq, ev.c.envelope).where(ev.c.seq.in_(batch)).order_by(ev.c.seq)):
+    for batch in batches(seqs):
+        for row in conn.execute(
+            select(ev.c.seq, ev.c.envelope).where(ev.c.seq.in_(batch)).order_by(ev.c.seq)
+        ):
             out.append(LoggedEvent(row.seq, json.loads(bytes(row.envelope)), times.get(row.seq, 0)))
     out.sort(key=lambda e: e.index)
     return out
@@ -86,8 +106,8 @@ def _logged(conn: Connection, seqs: Sequence[int]) -> list[LoggedEvent]:
 def _facts(conn: Connection, events: Sequence[LoggedEvent]) -> Facts:
     """The state the mapping of ``events`` reads: sites' countries, lots' carats, shipments, certificates."""
     facts = Facts()
-    for row in conn.execute(select(schema.sites.c.id, schema.sites.c.country)):
-        facts.site_country[row.id] = row.country
+    for site in conn.execute(select(schema.sites.c.id, schema.sites.c.country)):
+        facts.site_country[site.id] = site.country
     lots: set[str] = set()
     shipments: set[str] = set()
     numbers: set[str] = set()
@@ -109,15 +129,19 @@ def _facts(conn: Connection, events: Sequence[LoggedEvent]) -> Facts:
             facts.lot_carats[row.id] = format_hundredths(row.carats)
     for batch in chunks(sorted(shipments)):
         t = schema.shipments
-        for row in conn.execute(select(t.c.id, t.c.sender, t.c.to_participant).where(t.c.id.in_(batch))):
-            facts.shipments[row.id] = (row.sender, row.to_participant)
+        for ship in conn.execute(select(t.c.id, t.c.sender, t.c.to_participant).where(t.c.id.in_(batch))):
+            facts.shipments[ship.id] = (ship.sender, ship.to_participant)
     for batch in chunks(sorted(numbers)):
         t = schema.certificates
         for row in conn.execute(select(t.c.id, t.c.lots).where(t.c.id.in_(batch))):
             facts.certificate_lots[row.id] = tuple(json.loads(row.lots))
     if targets:
         ev = schema.events
-        seqs = [r.seq for b in chunks(sorted(targets)) for r in conn.execute(select(ev.c.seq).where(ev.c.event_id.in_(b)))]
+        seqs = [
+            r.seq
+            for b in chunks(sorted(targets))
+            for r in conn.execute(select(ev.c.seq).where(ev.c.event_id.in_(b)))
+        ]
         for original in _logged(conn, seqs):
             facts.corrected[original.body["id"]] = original
     return facts

@@ -3,14 +3,15 @@
 CBV 2.0 section 8.9 (and GS1's reference implementation, epcis-event-hash-generator, whose published vectors
 are the oracle in ``tests/vectors/epcis``) defines the steps:
 
-1. Each field becomes ``name=value``; containers (lists, readPoint, quantity elements, sensor data) write their
-   name, then their children. ``eventType=<type>`` comes first, then the standard fields in the canonical order
-   below, then every other field (ILMD, source/destination/business transaction lists, extensions),
-   sorted. ``recordTime``, ``eventID`` and ``errorDeclaration`` never take part, so an error declaration keeps
-   the eventID of the event it declares wrong.
-2. Repeated values are sorted; times become UTC with millisecond precision (``...T10:00:30.000Z``); numbers
-   lose insignificant zeros; CBV bare words and old URNs become CBV web vocabulary URIs; GS1 identifiers become
-   canonical GS1 Digital Link URIs (``digital_link.normalise``); extension names become ``{namespace}local``.
+1. Each field becomes ``name=value``; containers (lists, readPoint, quantity elements, sensor data) write
+   their name, then their children. ``eventType=<type>`` comes first, then the standard fields in the
+   canonical order below, then every other field (ILMD, source/destination/business transaction lists,
+   extensions), sorted. ``recordTime``, ``eventID`` and ``errorDeclaration`` never take part, so an error
+   declaration keeps the eventID of the event it declares wrong.
+2. Repeated values are sorted; times become UTC with millisecond precision (``...T10:00:30.000Z``);
+   numbers lose insignificant zeros; CBV bare words and old URNs become CBV web vocabulary URIs; GS1
+   identifiers become canonical GS1 Digital Link URIs (``digital_link.normalise``); extension names become
+   ``{namespace}local``.
 3. The UTF-8 string is hashed: ``ni:///sha-256;<hex>?ver=CBV2.0``.
 """
 
@@ -30,17 +31,17 @@ from adamas.errors import InputError
 __all__ = ["document_namespaces", "event_hash", "prehash"]
 
 _Order = Sequence[tuple[str, "_Order | None"]]
-_QUANTITY: Final[_Order] = [
-    ("quantityElement", [("epcClass", None), ("quantity", None), ("uom", None)])
-]
-_SENSOR_METADATA: Final = (
-    "time startTime endTime deviceID deviceMetadata rawData dataProcessingMethod bizRules"
-).split()
-_SENSOR_REPORT: Final = (
-    "type exception deviceID deviceMetadata rawData dataProcessingMethod time microorganism chemicalSubstance"
-    " value component stringValue booleanValue hexBinaryValue uriValue minValue maxValue meanValue sDev"
-    " percRank percValue uom coordinateReferenceSystem"
-).split()
+_QUANTITY: Final[_Order] = [("quantityElement", [("epcClass", None), ("quantity", None), ("uom", None)])]
+_SENSOR_METADATA: Final = [
+    "time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod",
+    "bizRules",
+]  # fmt: skip
+_SENSOR_REPORT: Final = [
+    "type", "exception", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "time",
+    "microorganism", "chemicalSubstance", "value", "component", "stringValue", "booleanValue",
+    "hexBinaryValue", "uriValue", "minValue", "maxValue", "meanValue", "sDev", "percRank", "percValue", "uom",
+    "coordinateReferenceSystem",
+]  # fmt: skip
 # The canonical order of the standard fields (CBV 2.0, 8.9.2, as the reference implementation applies it).
 ORDER: Final[_Order] = [
     ("eventTime", None),
@@ -133,7 +134,7 @@ def prehash(event: Mapping[str, Any], namespaces: Mapping[str, str] | None = Non
 
 
 def _expand_vocabulary(event: Mapping[str, Any]) -> dict[str, Any]:
-    """CBV bare words (``shipping``) to their web vocabulary URIs, in the fields whose values are CBV terms."""
+    """CBV bare words (``shipping``) as web vocabulary URIs, in the fields whose values are CBV terms."""
 
     def term(value: Any, prefix: str) -> Any:
         return f"{prefix}{value}" if isinstance(value, str) and value and ":" not in value else value
@@ -165,9 +166,9 @@ def _expand_sensor(element: Any, term: Any) -> Any:
     if not isinstance(element, dict) or not isinstance(element.get("sensorReport"), list):
         return element
     reports = []
-    for report in element["sensorReport"]:
+    for item in element["sensorReport"]:
+        report = dict(item) if isinstance(item, dict) else item
         if isinstance(report, dict):
-            report = dict(report)
             for name, prefix in (("type", _GS1_VOC), ("exception", _GS1_VOC), ("component", _CBV + "Comp-")):
                 if name in report:
                     report[name] = term(report[name], prefix)
@@ -214,7 +215,9 @@ def _restructure(node: _Node) -> _Node:
     child_epcs: list[_Node] = []
     for child in node.children:
         if child.name.endswith("List"):
-            lists.setdefault(child.name, []).append(_Node(child.name[:-4], child.text, child.children, child.pair))
+            lists.setdefault(child.name, []).append(
+                _Node(child.name[:-4], child.text, child.children, child.pair)
+            )
         elif child.name == "childEPCs":
             child_epcs.append(_Node("epc", child.text))
         else:

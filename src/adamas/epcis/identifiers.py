@@ -20,7 +20,9 @@ NAMESPACE: Final = "https://adamas.example/epcis/ns/"
 PREFIX: Final = "adamas"
 CONTEXT: Final[list[Any]] = [EPCIS_CONTEXT, {PREFIX: NAMESPACE}]
 KINDS: Final = ("lot", "party", "site", "shipment", "kp", "event", "country")
-_URI: Final = re.compile(r"^urn:adamas:(lot|party|site|shipment|kp|event|country):([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$")
+_URI: Final = re.compile(
+    r"^urn:adamas:(lot|party|site|shipment|kp|event|country):([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$"
+)
 
 
 def to_uri(kind: str, ident: str) -> str:

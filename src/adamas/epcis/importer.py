@@ -115,7 +115,8 @@ class _Event:
         # Extensions may use any prefix bound to the Adamas namespace; read them as ``adamas:``.
         ours = {p for p, iri in prefixes.items() if iri == NAMESPACE}
         self.raw = {
-            (f"{PREFIX}:{k.split(':', 1)[1]}" if k.split(":", 1)[0] in ours else k): v for k, v in event.items()
+            (f"{PREFIX}:{k.split(':', 1)[1]}" if k.split(":", 1)[0] in ours else k): v
+            for k, v in event.items()
         }
 
     def get(self, name: str) -> Any:
@@ -159,14 +160,16 @@ class _Event:
     def details(self) -> dict[str, dict[str, Any]]:
         ilmd = self.raw.get("ilmd") or {}
         items = _plain(ilmd.get(ext("lots")) if isinstance(ilmd, Mapping) else None) or []
-        return {from_uri(d.get("lot"), "lot", field="ilmd"): d for d in items if isinstance(d, Mapping)}
+        return {from_uri(d.get("lot"), "lot", field="ilmd"): dict(d) for d in items if isinstance(d, Mapping)}
 
     def transaction(self, kind: str, *, required: bool = True) -> str | None:
         for item in self.raw.get("bizTransactionList") or []:
             if isinstance(item, Mapping) and _word(item.get("type")) == {"kp": "cert"}.get(kind, "desadv"):
                 return from_uri(item.get("bizTransaction"), kind, field="bizTransactionList")
         if required:
-            raise _unmappable(f"bizTransactionList must name the {kind} (urn:adamas:{kind}:...)", "bizTransactionList")
+            raise _unmappable(
+                f"bizTransactionList must name the {kind} (urn:adamas:{kind}:...)", "bizTransactionList"
+            )
         return None
 
     def party(self, name: str) -> str:
@@ -258,7 +261,9 @@ def _fields(ev: _Event) -> dict[str, Any]:
         number = ev.transaction("kp")
         if action == "ADD":
             cert = dict(ev.ext("certificate", required=True))
-            cert.update(number=number, lots=ev.lots("epcList"), value=_money(cert.get("value"), ext("certificate")))
+            cert.update(
+                number=number, lots=ev.lots("epcList"), value=_money(cert.get("value"), ext("certificate"))
+            )
             return {"type": "certificate.issue", "certificate": cert}
         if action == "OBSERVE":
             return {
@@ -325,7 +330,11 @@ def _transformation(ev: _Event, step: str | None) -> dict[str, Any]:
             "into": {"id": jewel, "kind": "jewel", "description": description},
         }
     if step == "repackaging" and len(inputs) == 1:
-        out = {"type": "lot.split", "lot": inputs[0], "into": [part(o, "carats", "stones", "value") for o in outputs]}
+        out = {
+            "type": "lot.split",
+            "lot": inputs[0],
+            "into": [part(o, "carats", "stones", "value") for o in outputs],
+        }
         if any("carats" not in p for p in out["into"]):
             raise _unmappable("outputQuantityList must give every part's carats", "outputQuantityList")
         if ev.ext("loss"):
@@ -360,7 +369,11 @@ def to_bodies(
         raise InputError("epcisBody.eventList is missing", code="epcis.bad_document", field="epcisBody")
     prefixes = document_namespaces(document.get("@context"))
     hashes = [event_hash(e, prefixes) if isinstance(e, Mapping) and "type" in e else "" for e in events]
-    by_id = {e.get("eventID") or h: i for i, (e, h) in enumerate(zip(events, hashes, strict=True)) if isinstance(e, Mapping)}
+    by_id = {
+        e.get("eventID") or h: i
+        for i, (e, h) in enumerate(zip(events, hashes, strict=True))
+        if isinstance(e, Mapping)
+    }
     corrective = {
         by_id[c]
         for e in events
@@ -387,7 +400,9 @@ def to_bodies(
                 )
             declaration = raw.get("errorDeclaration")
             if isinstance(declaration, Mapping):
-                body_ = _correction(ev, declaration, events, by_id, prefixes, actor)
+                body_ = _correction(
+                    ev, declaration, events=events, by_id=by_id, prefixes=prefixes, actor=actor
+                )
             else:
                 body_ = {
                     "type": "",
@@ -398,13 +413,16 @@ def to_bodies(
                 body_.update(_fields(ev))
             out.append((position, body_))
         except AdamasError as exc:
-            refusals.append(ImportRefusal(position, eventid or hashes[position] or None, exc.code, exc.message, exc.field))
+            refusals.append(
+                ImportRefusal(position, eventid or hashes[position] or None, exc.code, exc.message, exc.field)
+            )
     return out, refusals
 
 
 def _correction(
     ev: _Event,
     declaration: Mapping[str, Any],
+    *,
     events: Sequence[Any],
     by_id: Mapping[str, int],
     prefixes: Mapping[str, str],
@@ -419,7 +437,9 @@ def _correction(
     ident = from_uri(correction, "event", field="errorDeclaration") if correction else None
     body: dict[str, Any] = {
         "type": "correct",
-        "id": ident or "epcis-" + hashlib.sha256(f"{target}:{declaration.get('declarationTime')}".encode()).hexdigest()[:40],
+        "id": ident
+        or "epcis-"
+        + hashlib.sha256(f"{target}:{declaration.get('declarationTime')}".encode()).hexdigest()[:40],
         "actor": actor,
         "time": _utc(declaration.get("declarationTime")),
         "event": target,
@@ -428,7 +448,12 @@ def _correction(
     for eventid in declaration.get("correctiveEventIDs") or []:
         if eventid in by_id:
             corrective = _Event(events[by_id[eventid]], prefixes)
-            replacement = {"type": "", "id": target, "actor": actor, "time": _utc(corrective.get("eventTime"))}
+            replacement = {
+                "type": "",
+                "id": target,
+                "actor": actor,
+                "time": _utc(corrective.get("eventTime")),
+            }
             replacement.update(_fields(corrective))
             body["replacement"] = replacement
     return body

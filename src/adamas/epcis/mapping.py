@@ -91,7 +91,8 @@ def _parties(sender: str, receiver: str) -> dict[str, Any]:
             {"type": t, "source": to_uri("party", sender)} for t in ("owning_party", "possessing_party")
         ],
         "destinationList": [
-            {"type": t, "destination": to_uri("party", receiver)} for t in ("owning_party", "possessing_party")
+            {"type": t, "destination": to_uri("party", receiver)}
+            for t in ("owning_party", "possessing_party")
         ],
     }
 
@@ -123,7 +124,7 @@ def _trailer(event: LoggedEvent, body: Mapping[str, Any] | None = None) -> dict[
 
 
 def to_epcis(event: LoggedEvent, facts: Facts) -> list[dict[str, Any]]:
-    """The EPCIS events (JSON-LD, without ``eventID``) of one logged Adamas event; none for registry events."""
+    """The EPCIS events (JSON-LD, no ``eventID`` yet) of one logged Adamas event; none for registry events."""
     body = event.body
     if body["type"] in REGISTRY_TYPES:
         return []
@@ -218,10 +219,7 @@ def _transformation(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -
     out = _base(event, "TransformationEvent", body)
     into = body["into"] if isinstance(body["into"], list) else [body["into"]]
     outputs = [*into, *body.get("remainder", [])]
-    if kind in ("lot.split", "lot.manufacture"):
-        inputs = [body["lot"]]
-    else:
-        inputs = list(body["lots"])
+    inputs = [body["lot"]] if kind in ("lot.split", "lot.manufacture") else list(body["lots"])
     if kind == "lot.split":
         total = sum((Decimal(p["carats"]) for p in into), Decimal(body.get("loss", "0")))
         in_carats: list[tuple[str, str | None]] = [(body["lot"], f"{total:.2f}")]
@@ -303,9 +301,7 @@ def _certificate(event: LoggedEvent, body: Mapping[str, Any], facts: Facts) -> d
         out.update(action="ADD", bizStep="accepting")
         parties = _parties(cert["exporter"], cert["importer"])
         out["sourceList"], out["destinationList"] = parties["sourceList"][:1], parties["destinationList"][:1]
-        out[ext("certificate")] = _prefixed(
-            {**cert, "lots": None, "value": cert["value"]["amount"]}
-        )
+        out[ext("certificate")] = _prefixed({**cert, "lots": None, "value": cert["value"]["amount"]})
     elif kind in ("certificate.confirm", "certificate.void"):
         number = body["number"]
         lots = list(facts.certificate_lots.get(number, ()))

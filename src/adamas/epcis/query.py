@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, and_, or_, select
 
-from adamas.epcis.export import indexed_events, now_iso, record_time
+from adamas.epcis.export import batches, indexed_events, now_iso, record_time
 from adamas.epcis.identifiers import CONTEXT, from_uri
 from adamas.errors import AdamasError, InputError
 from adamas.ledger import Ledger
@@ -37,7 +37,16 @@ EPCIS_VERSION: Final = "2.0.0"
 CBV_VERSION: Final = "2.0.0"
 DEFAULT_PER_PAGE: Final = 30
 MAX_PER_PAGE: Final = 1000
-_MULTI: Final = ("eventType", "EQ_action", "EQ_bizStep", "EQ_disposition", "EQ_bizLocation", "MATCH_epc", "MATCH_anyEPC", "EQ_eventID")
+_MULTI: Final = (
+    "eventType",
+    "EQ_action",
+    "EQ_bizStep",
+    "EQ_disposition",
+    "EQ_bizLocation",
+    "MATCH_epc",
+    "MATCH_anyEPC",
+    "EQ_eventID",
+)
 _TIMES: Final = ("GE_eventTime", "LT_eventTime", "GE_recordTime", "LT_recordTime")
 _PAGING: Final = ("perPage", "nextPageToken")
 _ACTIONS: Final = frozenset({"ADD", "OBSERVE", "DELETE"})
@@ -124,10 +133,13 @@ class EventQuery:
             "eventType": lambda v: event.get("type") in v,
             "EQ_action": lambda v: event.get("action") in v,
             "EQ_bizStep": lambda v: "bizStep" in event and _cbv(event["bizStep"]) in {_cbv(x) for x in v},
-            "EQ_disposition": lambda v: "disposition" in event
-            and _cbv(event["disposition"]) in {_cbv(x) for x in v},
+            "EQ_disposition": lambda v: (
+                "disposition" in event and _cbv(event["disposition"]) in {_cbv(x) for x in v}
+            ),
             "EQ_bizLocation": lambda v: (event.get("bizLocation") or {}).get("id") in v,
-            "MATCH_epc": lambda v: not set(v).isdisjoint(event.get("epcList", []) + event.get("childEPCs", [])),
+            "MATCH_epc": lambda v: (
+                not set(v).isdisjoint(event.get("epcList", []) + event.get("childEPCs", []))
+            ),
             "MATCH_anyEPC": lambda v: not set(v).isdisjoint(_any_epcs(event)),
             "EQ_eventID": lambda v: event.get("eventID") in v,
         }
@@ -154,9 +166,15 @@ def _read_token(token: str, fingerprint: str) -> tuple[int, int]:
         data = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
         seq, k, bound = int(data["after"][0]), int(data["after"][1]), str(data["query"])
     except (ValueError, KeyError, TypeError, IndexError) as exc:
-        raise QueryError("nextPageToken is not a token this repository issued", code="epcis.query.bad_token", field="nextPageToken") from exc
+        raise QueryError(
+            "nextPageToken is not a token this repository issued",
+            code="epcis.query.bad_token",
+            field="nextPageToken",
+        ) from exc
     if bound != fingerprint:
-        raise QueryError("nextPageToken belongs to a different query", code="epcis.query.bad_token", field="nextPageToken")
+        raise QueryError(
+            "nextPageToken belongs to a different query", code="epcis.query.bad_token", field="nextPageToken"
+        )
     return seq, k
 
 
@@ -183,7 +201,10 @@ def _candidates(conn: Connection, query: EventQuery) -> list[int]:
         # Leaves logged before the last checkpoint signed earlier than the bound cannot match.
         cp = schema.log_checkpoints
         size = conn.execute(
-            select(cp.c.size).where(cp.c.signed_ns < query.times["GE_recordTime"]).order_by(cp.c.size.desc()).limit(1)
+            select(cp.c.size)
+            .where(cp.c.signed_ns < query.times["GE_recordTime"])
+            .order_by(cp.c.size.desc())
+            .limit(1)
         ).scalar()
         if size is not None:
             stmt = stmt.where(ev.c.seq >= size)
@@ -202,14 +223,22 @@ def _candidates(conn: Connection, query: EventQuery) -> list[int]:
         for batch in chunks(sorted(lots)):
             seqs.update(r.seq for r in conn.execute(select(le.c.seq).where(le.c.lot.in_(batch))))
         # A correction's error declaration repeats the corrected event: its leaf comes along.
-        ids = [r.event_id for b in chunks(sorted(seqs)) for r in conn.execute(select(ev.c.event_id).where(ev.c.seq.in_(b)))]
+        ids = [
+            r.event_id
+            for b in batches(sorted(seqs))
+            for r in conn.execute(select(ev.c.event_id).where(ev.c.seq.in_(b)))
+        ]
         for batch in chunks(sorted(ids)):
             seqs.update(
                 r.seq
-                for r in conn.execute(select(ev.c.seq).where(ev.c.event_id.in_(select(co.c.id).where(co.c.target.in_(batch)))))
+                for r in conn.execute(
+                    select(ev.c.seq).where(ev.c.event_id.in_(select(co.c.id).where(co.c.target.in_(batch))))
+                )
             )
         # Certificates and attestations name lots in fields the lot index does not cover: always candidates.
-        stmt = stmt.where(or_(ev.c.seq.in_(sorted(seqs)), ev.c.type.like("certificate.%"), ev.c.type == "attest"))
+        stmt = stmt.where(
+            or_(ev.c.seq.in_(sorted(seqs)), ev.c.type.like("certificate.%"), ev.c.type == "attest")
+        )
     elif "GE_eventTime" in query.times or "LT_eventTime" in query.times:
         # A correction's events carry the corrected event's time, not the correction's: keep corrections.
         bounds = [ev.c.type == "correct"]

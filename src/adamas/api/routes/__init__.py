@@ -1,0 +1,1 @@
+"""Route modules, one per resource group; each exposes a FastAPI ``router``."""
