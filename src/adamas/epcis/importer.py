@@ -391,14 +391,15 @@ def to_bodies(
             if not isinstance(raw, Mapping):
                 raise _unmappable("an EPCIS event is a JSON object", None)
             ev = _Event(raw, prefixes)
-            named = ev.ext("actor")
+            declaration = raw.get("errorDeclaration")
+            # A declaration is the correcting party's claim, whoever signed the event it declares wrong.
+            named = _plain(declaration).get("actor") if isinstance(declaration, Mapping) else ev.ext("actor")
             if named is not None and named != to_uri("party", actor):
                 raise _unmappable(
                     f"the event is {named}'s; the importer signs as {to_uri('party', actor)}",
                     ext("actor"),
                     code="epcis.actor_mismatch",
                 )
-            declaration = raw.get("errorDeclaration")
             if isinstance(declaration, Mapping):
                 body_ = _correction(
                     ev, declaration, events=events, by_id=by_id, prefixes=prefixes, actor=actor

@@ -341,6 +341,7 @@ def _correct(event: LoggedEvent, facts: Facts) -> list[dict[str, Any]]:
         "declarationTime": body["time"],
         "reason": "incorrect_data" if replacement is not None else "did_not_occur",
         ext("correction"): to_uri("event", body["id"]),
+        ext("actor"): to_uri("party", body["actor"]),
         ext("reason"): body["reason"],
         ext("leafIndex"): event.index,
     }
