@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from adamas.epcis.hashing import event_hash
 from adamas.epcis.identifiers import CONTEXT, NAMESPACE, PREFIX
@@ -83,10 +83,12 @@ def selected_seqs(
             correcting = select(co.c.id).where(co.c.target.in_(batch))
             seqs.update(r.seq for r in conn.execute(select(ev.c.seq).where(ev.c.event_id.in_(correcting))))
         stmt = stmt.where(ev.c.seq.in_(sorted(seqs))) if seqs else stmt.where(ev.c.seq < 0)
+    # A correction's EPCIS events carry the corrected event's time, not the correction's: keep corrections
+    # here; the caller bounds the EPCIS events' eventTime.
     if since_ns is not None:
-        stmt = stmt.where(ev.c.time_ns >= since_ns)
+        stmt = stmt.where(or_(ev.c.time_ns >= since_ns, ev.c.type == "correct"))
     if until_ns is not None:
-        stmt = stmt.where(ev.c.time_ns < until_ns)
+        stmt = stmt.where(or_(ev.c.time_ns < until_ns, ev.c.type == "correct"))
     return [r.seq for r in conn.execute(stmt.order_by(ev.c.seq))]
 
 
@@ -169,6 +171,11 @@ def with_event_id(event: dict[str, Any]) -> dict[str, Any]:
     return {**identified, **{k: v for k, v in event.items() if k not in identified}}
 
 
+def _within(event: dict[str, Any], since_ns: int | None, until_ns: int | None) -> bool:
+    at = parse_time(event["eventTime"], "eventTime")
+    return (since_ns is None or at >= since_ns) and (until_ns is None or at < until_ns)
+
+
 def now_iso() -> str:
     """The current time for a document's ``creationDate``."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -177,12 +184,16 @@ def now_iso() -> str:
 def export_document(
     ledger: Ledger, *, lot: str | None = None, since: str | None = None, until: str | None = None
 ) -> dict[str, Any]:
-    """An EPCISDocument of the ledger's events: all, or the lineage of ``lot``; ``since``/``until`` bound
-    the declared time (``eventTime``), an RFC 3339 instant each."""
+    """An EPCISDocument of the ledger's events: all, or the lineage of ``lot``; ``since``/``until`` (RFC 3339
+    instants) bound ``eventTime``, the declared time."""
     since_ns = None if since is None else parse_time(since, "since")
     until_ns = None if until is None else parse_time(until, "until")
     with ledger.engine.connect() as conn:
-        events = epcis_events(conn, selected_seqs(conn, lot=lot, since_ns=since_ns, until_ns=until_ns))
+        events = [
+            event
+            for event in epcis_events(conn, selected_seqs(conn, lot=lot, since_ns=since_ns, until_ns=until_ns))
+            if _within(event, since_ns, until_ns)
+        ]
     return {
         "@context": CONTEXT,
         "type": "EPCISDocument",
