@@ -26,8 +26,20 @@ def full_world() -> tuple[World, str]:
     w, star = demo_world()
     bw, cutter, monitor = w.actors["bw-authority"], w.actors["gaborone-cutting"], w.actors["kp-civil-society"]
     rotated = w.key_for("debswana", 1)
-    w.sign("debswana", "key.add", participant="debswana", new_key={"id": rotated.id, "public_key": rotated.public_key_b64})
-    w.sign("debswana", "key.revoke", participant="debswana", key_id=rotated.id, reason="rotated", effective=format_time_ns(w.now_ns + w.step_ns))
+    w.sign(
+        "debswana",
+        "key.add",
+        participant="debswana",
+        new_key={"id": rotated.id, "public_key": rotated.public_key_b64},
+    )
+    w.sign(
+        "debswana",
+        "key.revoke",
+        participant="debswana",
+        key_id=rotated.id,
+        reason="rotated",
+        effective=format_time_ns(w.now_ns + w.step_ns),
+    )
     w.split(
         cutter,
         "DTC-ASSORT-0042-R",
@@ -52,9 +64,18 @@ def full_world() -> tuple[World, str]:
         shipment="shp-bw-be-0003",
     )
     w.sign(bw, "certificate.void", number="BW-2026-000043", reason="the exporter withdrew the parcel")
-    w.attest(monitor, "participant", "debswana", "documents_verified", statement="Licences checked.", evidence="audit")
+    w.attest(
+        monitor,
+        "participant",
+        "debswana",
+        "documents_verified",
+        statement="Licences checked.",
+        evidence="audit",
+    )
     w.attest(monitor, "country", "BW", "concern", statement="Artisanal output unreported.")
-    w.sign(bw, "participant.status", participant="gaborone-cutting", status="suspended", reason="licence audit")
+    w.sign(
+        bw, "participant.status", participant="gaborone-cutting", status="suspended", reason="licence audit"
+    )
     return w, star
 
 

@@ -54,11 +54,16 @@ def replay_through_epcis(world: World, document: dict[str, Any], target: Ledger)
 def _state(ledger: Ledger) -> dict[str, Any]:
     with ledger.engine.connect() as conn:
         lots = sorted(r.id for r in conn.execute(schema.lots.select()))
-        certificates = sorted((r.id, r.used_by, r.void_event, r.confirmed_event) for r in conn.execute(schema.certificates.select()))
+        certificates = sorted(
+            (r.id, r.used_by, r.void_event, r.confirmed_event)
+            for r in conn.execute(schema.certificates.select())
+        )
         corrections = sorted((r.id, r.target) for r in conn.execute(schema.corrections.select()))
     return {
         "lots": {lot: ledger.lot(lot).to_json() for lot in lots},
-        "histories": {lot: [(h.index, h.id, h.type, h.actor, h.time) for h in ledger.history(lot)] for lot in lots},
+        "histories": {
+            lot: [(h.index, h.id, h.type, h.actor, h.time) for h in ledger.history(lot)] for lot in lots
+        },
         "certificates": certificates,
         "corrections": corrections,
         "evidence": ledger.evidence("lot", "PS-0042-001").to_json(),
@@ -85,7 +90,9 @@ def test_importing_twice_logs_nothing_twice(sqlite_url: str, tmp_path: Any, open
     size = target.size
     first = document["epcisBody"]["eventList"][0]
     actor = first["adamas:actor"].rsplit(":", 1)[1]
-    again = import_document(target, {**document, "epcisBody": {"eventList": [first]}}, key=world.actors[actor].key, actor=actor)
+    again = import_document(
+        target, {**document, "epcisBody": {"eventList": [first]}}, key=world.actors[actor].key, actor=actor
+    )
     assert [o.status for o in again.outcomes] == ["duplicate"]
     assert target.size == size
 
@@ -93,12 +100,16 @@ def test_importing_twice_logs_nothing_twice(sqlite_url: str, tmp_path: Any, open
 def _mine_document(world: World, ledger: Ledger) -> dict[str, Any]:
     """An EPCIS document with debswana's production and first shipment, as another system would send it."""
     document = export_document(ledger)
-    events = [e for e in document["epcisBody"]["eventList"] if e["adamas:actor"] == "urn:adamas:party:debswana"]
+    events = [
+        e for e in document["epcisBody"]["eventList"] if e["adamas:actor"] == "urn:adamas:party:debswana"
+    ]
     return {**document, "epcisBody": {"eventList": events[:3]}}
 
 
 @pytest.fixture
-def registry_ledger(sqlite_url: str, tmp_path: Any, open_ledger: Opener) -> tuple[World, Ledger, dict[str, Any]]:
+def registry_ledger(
+    sqlite_url: str, tmp_path: Any, open_ledger: Opener
+) -> tuple[World, Ledger, dict[str, Any]]:
     """A ledger holding the world's participants and sites only, and debswana's events as EPCIS."""
     world, _ = full_world()
     source = load_world(f"sqlite:///{tmp_path / 'source.db'}", open_ledger, world)
@@ -110,7 +121,11 @@ def registry_ledger(sqlite_url: str, tmp_path: Any, open_ledger: Opener) -> tupl
 
 def _foreign(event: dict[str, Any]) -> dict[str, Any]:
     """The event as a system that knows nothing of Adamas might send it: no Adamas trailer."""
-    return {k: v for k, v in event.items() if k not in ("adamas:event", "adamas:actor", "adamas:envelope", "adamas:leafIndex", "adamas:type")}
+    return {
+        k: v
+        for k, v in event.items()
+        if k not in ("adamas:event", "adamas:actor", "adamas:envelope", "adamas:leafIndex", "adamas:type")
+    }
 
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -131,19 +146,45 @@ _DROP = object()
 BAD_EVENTS: list[tuple[str, int, Callable[[dict[str, Any]], None], str, str]] = [
     ("aggregation-event", 0, _set("type", "AggregationEvent"), "epcis.unmappable", "type"),
     ("unknown-biz-step", 0, _set("bizStep", "destroying"), "epcis.unmappable", "bizStep"),
-    ("gs1-lot-id", 0, _set("epcList", ["urn:epc:id:sgtin:0614141.107346.2017"]), "epcis.bad_identifier", "epcList"),
+    (
+        "gs1-lot-id",
+        0,
+        _set("epcList", ["urn:epc:id:sgtin:0614141.107346.2017"]),
+        "epcis.bad_identifier",
+        "epcList",
+    ),
     ("kilograms", 0, _set("quantityList.0.uom", "KGM"), "epcis.unmappable", "quantityList.uom"),
     ("no-stone-count", 0, _set("ilmd.adamas:stones", _DROP), "epcis.unmappable", "ilmd.adamas:stones"),
-    ("site-not-adamas", 0, _set("readPoint", {"id": "urn:epc:id:sgln:4012345.00011.0"}), "epcis.bad_identifier", "readPoint"),
-    ("two-lots-registered", 0, _set("epcList", ["urn:adamas:lot:A-00000001", "urn:adamas:lot:A-00000002"]), "epcis.unmappable", "epcList"),
+    (
+        "site-not-adamas",
+        0,
+        _set("readPoint", {"id": "urn:epc:id:sgln:4012345.00011.0"}),
+        "epcis.bad_identifier",
+        "readPoint",
+    ),
+    (
+        "two-lots-registered",
+        0,
+        _set("epcList", ["urn:adamas:lot:A-00000001", "urn:adamas:lot:A-00000002"]),
+        "epcis.unmappable",
+        "epcList",
+    ),
     ("ship-without-shipment", 2, _set("bizTransactionList", []), "epcis.unmappable", "bizTransactionList"),
     ("ship-without-addressee", 2, _set("destinationList", []), "epcis.unmappable", "destinationList"),
-    ("someone-elses-event", 0, _set("adamas:actor", "urn:adamas:party:dtc-botswana"), "epcis.actor_mismatch", "adamas:actor"),
+    (
+        "someone-elses-event",
+        0,
+        _set("adamas:actor", "urn:adamas:party:dtc-botswana"),
+        "epcis.actor_mismatch",
+        "adamas:actor",
+    ),
     ("no-event-time", 0, _set("eventTime", _DROP), "epcis.unmappable", "eventTime"),
 ]
 
 
-@pytest.mark.parametrize(("position", "change", "code", "field"), [c[1:] for c in BAD_EVENTS], ids=[c[0] for c in BAD_EVENTS])
+@pytest.mark.parametrize(
+    ("position", "change", "code", "field"), [c[1:] for c in BAD_EVENTS], ids=[c[0] for c in BAD_EVENTS]
+)
 def test_unmappable_event_is_refused_and_nothing_is_written(
     registry_ledger: tuple[World, Ledger, dict[str, Any]],
     position: int,
@@ -164,7 +205,9 @@ def test_unmappable_event_is_refused_and_nothing_is_written(
     assert ledger.size == size
 
 
-def test_proceed_keeps_what_maps_and_reports_the_rest(registry_ledger: tuple[World, Ledger, dict[str, Any]]) -> None:
+def test_proceed_keeps_what_maps_and_reports_the_rest(
+    registry_ledger: tuple[World, Ledger, dict[str, Any]],
+) -> None:
     world, ledger, document = registry_ledger
     bad = copy.deepcopy(document)
     bad["epcisBody"]["eventList"][2]["bizStep"] = "destroying"
@@ -174,10 +217,15 @@ def test_proceed_keeps_what_maps_and_reports_the_rest(registry_ledger: tuple[Wor
     assert ledger.lot("JW-2026-0001").holder == "debswana"
 
 
-def test_foreign_events_are_signed_by_the_importer(registry_ledger: tuple[World, Ledger, dict[str, Any]]) -> None:
+def test_foreign_events_are_signed_by_the_importer(
+    registry_ledger: tuple[World, Ledger, dict[str, Any]],
+) -> None:
     """Events from a system that knows nothing of Adamas ids get ids derived from their eventIDs."""
     world, ledger, document = registry_ledger
-    foreign = {**document, "epcisBody": {"eventList": [_foreign(e) for e in document["epcisBody"]["eventList"]]}}
+    foreign = {
+        **document,
+        "epcisBody": {"eventList": [_foreign(e) for e in document["epcisBody"]["eventList"]]},
+    }
     report = import_document(ledger, foreign, key=world.actors["debswana"].key, actor="debswana")
     assert report.ok
     history = ledger.history("JW-2026-0001")

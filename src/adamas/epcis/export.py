@@ -18,9 +18,10 @@ from sqlalchemy import Connection, or_, select
 from adamas.epcis.hashing import event_hash
 from adamas.epcis.identifiers import CONTEXT, NAMESPACE, PREFIX
 from adamas.epcis.mapping import Facts, LoggedEvent, to_epcis
+from adamas.epcis.times import parse_instant
 from adamas.ledger import Ledger
 from adamas.ledger import queries as ledger_queries
-from adamas.model.values import format_hundredths, parse_time
+from adamas.model.values import format_hundredths
 from adamas.store import schema
 from adamas.store.rows import chunks
 
@@ -172,7 +173,7 @@ def with_event_id(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _within(event: dict[str, Any], since_ns: int | None, until_ns: int | None) -> bool:
-    at = parse_time(event["eventTime"], "eventTime")
+    at = parse_instant(event["eventTime"], "eventTime")
     return (since_ns is None or at >= since_ns) and (until_ns is None or at < until_ns)
 
 
@@ -186,12 +187,14 @@ def export_document(
 ) -> dict[str, Any]:
     """An EPCISDocument of the ledger's events: all, or the lineage of ``lot``; ``since``/``until`` (RFC 3339
     instants) bound ``eventTime``, the declared time."""
-    since_ns = None if since is None else parse_time(since, "since")
-    until_ns = None if until is None else parse_time(until, "until")
+    since_ns = None if since is None else parse_instant(since, "since")
+    until_ns = None if until is None else parse_instant(until, "until")
     with ledger.engine.connect() as conn:
         events = [
             event
-            for event in epcis_events(conn, selected_seqs(conn, lot=lot, since_ns=since_ns, until_ns=until_ns))
+            for event in epcis_events(
+                conn, selected_seqs(conn, lot=lot, since_ns=since_ns, until_ns=until_ns)
+            )
             if _within(event, since_ns, until_ns)
         ]
     return {

@@ -21,10 +21,10 @@ from typing import Any, Final
 from adamas.crypto import KeyPair
 from adamas.epcis.hashing import document_namespaces, event_hash
 from adamas.epcis.identifiers import NAMESPACE, PREFIX, ext, from_uri, to_uri
+from adamas.epcis.times import utc_text
 from adamas.errors import AdamasError, InputError
 from adamas.ledger import Ledger, Mode, Outcome
 from adamas.model.signing import sign_body
-from adamas.model.values import format_time_ns, parse_time
 
 __all__ = ["ImportRefusal", "ImportReport", "import_document", "to_bodies"]
 
@@ -96,16 +96,11 @@ def _money(amount: Any, name: str) -> dict[str, str]:
     return {"amount": amount, "currency": "USD"}
 
 
-def _utc(text: Any) -> str:
+def _utc(text: Any, field: str = "eventTime") -> str:
     """An EPCIS time as an RFC 3339 UTC instant with ``Z`` (unchanged when it already is one)."""
-    if not isinstance(text, str):
-        raise _unmappable("eventTime is required", "eventTime")
-    if text.endswith("Z"):
-        return text
-    try:
-        return format_time_ns(parse_time(text, "eventTime"))
-    except AdamasError as exc:
-        raise _unmappable(f"eventTime {text!r} is not an RFC 3339 time", "eventTime") from exc
+    if text is None:
+        raise _unmappable(f"{field} is required", field)
+    return utc_text(text, field)
 
 
 class _Event:
@@ -442,7 +437,7 @@ def _correction(
         or "epcis-"
         + hashlib.sha256(f"{target}:{declaration.get('declarationTime')}".encode()).hexdigest()[:40],
         "actor": actor,
-        "time": _utc(declaration.get("declarationTime")),
+        "time": _utc(declaration.get("declarationTime"), "errorDeclaration.declarationTime"),
         "event": target,
         "reason": plain.get("reason") or _word(declaration.get("reason")) or "error declaration",
     }

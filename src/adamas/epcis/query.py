@@ -25,9 +25,9 @@ from sqlalchemy import Connection, and_, or_, select
 
 from adamas.epcis.export import batches, indexed_events, now_iso, record_time
 from adamas.epcis.identifiers import CONTEXT, from_uri
+from adamas.epcis.times import parse_instant
 from adamas.errors import AdamasError, InputError
 from adamas.ledger import Ledger
-from adamas.model.values import parse_time
 from adamas.store import schema
 from adamas.store.rows import chunks
 
@@ -102,9 +102,9 @@ class EventQuery:
                 filters[name] = items
             elif name in _TIMES:
                 try:
-                    times[name] = parse_time(value, name)
+                    times[name] = parse_instant(value, name)
                 except AdamasError as exc:
-                    raise QueryError(f"{name} must be an RFC 3339 time: {exc.message}", field=name) from exc
+                    raise QueryError(exc.message, field=name) from exc
             elif name == "perPage":
                 if not value.isdigit() or not 1 <= int(value) <= MAX_PER_PAGE:
                     raise QueryError(f"perPage must be a whole number from 1 to {MAX_PER_PAGE}", field=name)
@@ -263,7 +263,9 @@ def query_events(ledger: Ledger, query: EventQuery) -> QueryPage:
             for seq, k, event in indexed_events(conn, chunk):
                 if query.after is not None and (seq, k) <= query.after:
                     continue
-                if not query.matches(event, times.get(seq, 0), parse_time(event["eventTime"], "eventTime")):
+                if not query.matches(
+                    event, times.get(seq, 0), parse_instant(event["eventTime"], "eventTime")
+                ):
                     continue
                 if len(page) == query.per_page:
                     return QueryPage(page, _write_token(last, query.fingerprint()) if last else None)
