@@ -103,16 +103,26 @@ def _utc(text: Any, field: str = "eventTime") -> str:
     return utc_text(text, field)
 
 
+def _renamed(obj: Any, ours: set[str]) -> Any:
+    """``obj`` with every key in the Adamas namespace spelt ``adamas:<name>``, whatever prefix it used."""
+    if isinstance(obj, Mapping):
+        out = {}
+        for key, value in obj.items():
+            head, sep, local = str(key).partition(":")
+            out[f"{PREFIX}:{local}" if sep and head in ours else key] = _renamed(value, ours)
+        return out
+    if isinstance(obj, list):
+        return [_renamed(v, ours) for v in obj]
+    return obj
+
+
 class _Event:
     """One EPCIS event being read, with the helpers that turn its fields into Adamas values."""
 
     def __init__(self, event: Mapping[str, Any], prefixes: Mapping[str, str]) -> None:
-        # Extensions may use any prefix bound to the Adamas namespace; read them as ``adamas:``.
+        # Extensions may use any prefix bound to the Adamas namespace; read them all as ``adamas:``.
         ours = {p for p, iri in prefixes.items() if iri == NAMESPACE}
-        self.raw = {
-            (f"{PREFIX}:{k.split(':', 1)[1]}" if k.split(":", 1)[0] in ours else k): v
-            for k, v in event.items()
-        }
+        self.raw: dict[str, Any] = _renamed(event, ours)
 
     def get(self, name: str) -> Any:
         return self.raw.get(name)
@@ -386,7 +396,7 @@ def to_bodies(
             if not isinstance(raw, Mapping):
                 raise _unmappable("an EPCIS event is a JSON object", None)
             ev = _Event(raw, prefixes)
-            declaration = raw.get("errorDeclaration")
+            declaration = ev.get("errorDeclaration")
             # A declaration is the correcting party's claim, whoever signed the event it declares wrong.
             named = _plain(declaration).get("actor") if isinstance(declaration, Mapping) else ev.ext("actor")
             if named is not None and named != to_uri("party", actor):
