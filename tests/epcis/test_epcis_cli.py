@@ -166,7 +166,7 @@ def test_import_refuses_an_unmappable_event_with_its_reason(
     ids=["not-json", "not-an-object", "no-body", "bad-mode"],
 )
 def test_bad_import_input_exits_2(
-    demo_db: str, debswana_key: Path, tmp_path: Path, content: str, extra: list[str], code: str
+    demo_db: str, debswana_key: Path, tmp_path: Path, *, content: str, extra: list[str], code: str
 ) -> None:
     path = tmp_path / "bad.jsonld"
     path.write_text(content)
