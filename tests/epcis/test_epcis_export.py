@@ -13,6 +13,7 @@ from epcis_worlds import REGISTRY, event_types, full_world, load_world, schema_e
 
 from adamas import Ledger, verify_receipt
 from adamas.crypto import canonicalize
+from adamas.crypto.keys import verify
 from adamas.epcis import NAMESPACE, event_hash, export_document, record_time
 from adamas.epcis.mapping import REGISTRY_TYPES
 from adamas.errors import InputError, NotFoundError
@@ -102,10 +103,12 @@ def test_error_declaration_keeps_the_corrected_event_id(world_ledger: tuple[Ledg
 
 
 def test_every_event_checks_against_the_log(world_ledger: tuple[Ledger, str]) -> None:
-    """The envelope an event carries hashes to the leaf at its index, and that leaf's receipt verifies."""
+    """The envelope an event carries is signed by its actor, hashes to the leaf at its index, and that leaf's
+    inclusion proof verifies under the log's key."""
     ledger, _ = world_ledger
     with ledger.engine.connect() as conn:
         stored = {r.seq: bytes(r.leaf_hash) for r in conn.execute(schema.events.select())}
+        keys = {r.id: bytes(r.public_key) for r in conn.execute(schema.keys.select())}
     for event in _events(export_document(ledger)):
         envelope = json.loads(event["adamas:envelope"])
         index = event["adamas:leafIndex"]
@@ -115,6 +118,7 @@ def test_every_event_checks_against_the_log(world_ledger: tuple[Ledger, str]) ->
         assert receipt.leaf_hash == digest
         verify_receipt(receipt, ledger.vkey, envelope=canonicalize(envelope))
         assert envelope["body"]["id"] == event["adamas:event"]
+        assert verify(keys[envelope["body"]["key"]], canonicalize(envelope["body"]), envelope["sig"])
 
 
 def test_record_time_is_when_the_ledger_logged_the_event(sqlite_url: str, open_ledger: Opener) -> None:
