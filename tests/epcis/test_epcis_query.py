@@ -68,6 +68,7 @@ QUERIES: list[tuple[str, dict[str, str], int]] = [
     ("any-epc-frozen-lot", {"MATCH_anyEPC": LOT + "DTC-ASSORT-0042-R2"}, 5),
     ("any-epc-two-lots", {"MATCH_anyEPC": f"{LOT}PS-0042-001|{LOT}DTC-ASSORT-0042-R2"}, 15),
     ("any-epc-gs1", {"MATCH_anyEPC": "urn:epc:id:sgtin:0614141.107346.2017"}, 0),
+    ("any-epc-not-an-adamas-id", {"MATCH_anyEPC": "urn:adamas:lot:%%"}, 0),
     ("at-jwaneng", {"EQ_bizLocation": "urn:adamas:site:jwaneng"}, 1),
     ("from-0840", {"GE_eventTime": "2026-03-01T08:40:00Z"}, 9),
     ("before-0820", {"LT_eventTime": "2026-03-01T08:20:00Z"}, 6),
@@ -101,6 +102,26 @@ def test_query_by_event_id_finds_an_event_and_its_error_declaration(world_ledger
 def test_pages_come_in_log_order_and_add_up_to_the_export(world_ledger: Ledger) -> None:
     exported = export_document(world_ledger)["epcisBody"]["eventList"]
     assert [e["eventID"] for e in _all(world_ledger, {})] == [e["eventID"] for e in exported]
+
+
+def test_epc_queries_find_what_a_scan_of_the_whole_export_finds(world_ledger: Ledger) -> None:
+    """The lot index narrows MATCH_epc and MATCH_anyEPC; it must never drop an event a full scan keeps."""
+    exported = export_document(world_ledger)["epcisBody"]["eventList"]
+
+    def named(event: dict[str, Any], anywhere: bool) -> list[str]:
+        fields = (
+            ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
+            if anywhere
+            else ("epcList", "childEPCs")
+        )
+        return [epc for name in fields for epc in event.get(name, [])]
+
+    epcs = sorted({epc for e in exported for epc in named(e, True)})
+    assert len(epcs) == 16  # every lot of the world
+    for epc in epcs:
+        for parameter, anywhere in (("MATCH_epc", False), ("MATCH_anyEPC", True)):
+            found = [e["eventID"] for e in _all(world_ledger, {parameter: epc})]
+            assert found == [e["eventID"] for e in exported if epc in named(e, anywhere)], (parameter, epc)
 
 
 def test_query_document_validates_against_the_official_schema(world_ledger: Ledger) -> None:

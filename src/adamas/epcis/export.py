@@ -27,7 +27,15 @@ from adamas.store.rows import chunks
 
 T = TypeVar("T")
 
-__all__ = ["epcis_events", "export_document", "indexed_events", "record_time", "selected_seqs"]
+__all__ = [
+    "epcis_events",
+    "export_document",
+    "indexed_events",
+    "leaves_where",
+    "lot_leaves",
+    "record_time",
+    "selected_seqs",
+]
 
 
 def record_time(conn: Connection, seqs: Iterable[int]) -> dict[int, int]:
@@ -60,37 +68,52 @@ def batches(items: Iterable[T], size: int = 500) -> Iterator[list[T]]:
         yield batch
 
 
+def lot_leaves(conn: Connection, lots: Iterable[str]) -> set[int]:
+    """Leaves of every event that touched one of ``lots``, and of every correction of those events (a
+    correction names the event it corrects, not the lots)."""
+    ev, le, co = schema.events, schema.lot_events, schema.corrections
+    seqs: set[int] = set()
+    for batch in chunks(sorted(set(lots))):
+        seqs.update(r.seq for r in conn.execute(select(le.c.seq).where(le.c.lot.in_(batch))))
+    corrected: list[str] = []
+    for group in batches(sorted(seqs)):
+        corrected.extend(r.event_id for r in conn.execute(select(ev.c.event_id).where(ev.c.seq.in_(group))))
+    for batch in chunks(corrected):
+        correcting = select(co.c.id).where(co.c.target.in_(batch))
+        seqs.update(r.seq for r in conn.execute(select(ev.c.seq).where(ev.c.event_id.in_(correcting))))
+    return seqs
+
+
+def leaves_where(
+    conn: Connection, conditions: Sequence[Any], among: Iterable[int] | None = None
+) -> list[int]:
+    """Leaves (of ``among``, or of the whole log) whose stored events meet every SQL condition, in order."""
+    ev = schema.events
+    if among is None:
+        return [r.seq for r in conn.execute(select(ev.c.seq).where(*conditions).order_by(ev.c.seq))]
+    out: list[int] = []
+    for group in batches(sorted(set(among))):
+        out.extend(r.seq for r in conn.execute(select(ev.c.seq).where(ev.c.seq.in_(group), *conditions)))
+    return sorted(out)
+
+
 def selected_seqs(
     conn: Connection, *, lot: str | None = None, since_ns: int | None = None, until_ns: int | None = None
 ) -> list[int]:
-    """Leaves to export: all, or the lineage of ``lot`` (its history and its ancestors'), with declared
-    times in [``since_ns``, ``until_ns``)."""
+    """Leaves to export: all, or the lineage of ``lot`` (its history and its ancestors'), declared in
+    [``since_ns``, ``until_ns``)."""
     ev = schema.events
-    stmt = select(ev.c.seq)
-    if lot is not None:
-        lots = {n.lot.id for n in ledger_queries.trace(conn, lot, direction="backward").nodes}
-        seqs: set[int] = set()
-        for batch in chunks(sorted(lots)):
-            le = schema.lot_events
-            seqs.update(r.seq for r in conn.execute(select(le.c.seq).where(le.c.lot.in_(batch))))
-        # Corrections of those events name them, not the lot.
-        ids = {
-            r.event_id
-            for b in batches(sorted(seqs))
-            for r in conn.execute(select(ev.c.event_id).where(ev.c.seq.in_(b)))
-        }
-        co = schema.corrections
-        for batch in chunks(sorted(ids)):
-            correcting = select(co.c.id).where(co.c.target.in_(batch))
-            seqs.update(r.seq for r in conn.execute(select(ev.c.seq).where(ev.c.event_id.in_(correcting))))
-        stmt = stmt.where(ev.c.seq.in_(sorted(seqs))) if seqs else stmt.where(ev.c.seq < 0)
+    conditions = []
     # A correction's EPCIS events carry the corrected event's time, not the correction's: keep corrections
     # here; the caller bounds the EPCIS events' eventTime.
     if since_ns is not None:
-        stmt = stmt.where(or_(ev.c.time_ns >= since_ns, ev.c.type == "correct"))
+        conditions.append(or_(ev.c.time_ns >= since_ns, ev.c.type == "correct"))
     if until_ns is not None:
-        stmt = stmt.where(or_(ev.c.time_ns < until_ns, ev.c.type == "correct"))
-    return [r.seq for r in conn.execute(stmt.order_by(ev.c.seq))]
+        conditions.append(or_(ev.c.time_ns < until_ns, ev.c.type == "correct"))
+    if lot is None:
+        return leaves_where(conn, conditions)
+    lineage = {n.lot.id for n in ledger_queries.trace(conn, lot, direction="backward").nodes}
+    return leaves_where(conn, conditions, lot_leaves(conn, lineage))
 
 
 def _logged(conn: Connection, seqs: Sequence[int]) -> list[LoggedEvent]:

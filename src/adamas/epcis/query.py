@@ -21,15 +21,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, or_, select
 
-from adamas.epcis.export import batches, indexed_events, now_iso, record_time
+from adamas.epcis.export import indexed_events, leaves_where, lot_leaves, now_iso, record_time
 from adamas.epcis.identifiers import CONTEXT, from_uri
 from adamas.epcis.times import parse_instant
 from adamas.errors import AdamasError, InputError
 from adamas.ledger import Ledger
 from adamas.store import schema
-from adamas.store.rows import chunks
 
 __all__ = ["EPCIS_VERSION", "EventQuery", "QueryError", "QueryPage", "query_document", "query_events"]
 
@@ -191,12 +190,21 @@ class QueryPage:
     next_page_token: str | None
 
 
+def _lot_of(uri: str) -> str | None:
+    """The Adamas lot an EPC names, or None: any other EPC matches nothing in this ledger."""
+    try:
+        return from_uri(uri, "lot", field="MATCH_epc")
+    except AdamasError:
+        return None
+
+
 def _candidates(conn: Connection, query: EventQuery) -> list[int]:
-    """Leaves whose EPCIS events may match: narrowed by the lots named and by the page, never wrongly."""
+    """Leaves whose EPCIS events may match: narrowed by the lots named, the times and the page, never
+    wrongly (``matches`` decides)."""
     ev = schema.events
-    stmt = select(ev.c.seq)
+    conditions = []
     if query.after is not None:
-        stmt = stmt.where(ev.c.seq >= query.after[0])
+        conditions.append(ev.c.seq >= query.after[0])
     if "GE_recordTime" in query.times:
         # Leaves logged before the last checkpoint signed earlier than the bound cannot match.
         cp = schema.log_checkpoints
@@ -207,48 +215,20 @@ def _candidates(conn: Connection, query: EventQuery) -> list[int]:
             .limit(1)
         ).scalar()
         if size is not None:
-            stmt = stmt.where(ev.c.seq >= size)
-    named = [*query.filters.get("MATCH_epc", ()), *query.filters.get("MATCH_anyEPC", ())]
-    if named and "MATCH_epc" in query.filters and "MATCH_anyEPC" in query.filters:
-        named = list(query.filters["MATCH_epc"])
-    if named:
-        lots = []
-        for uri in named:
-            try:
-                lots.append(from_uri(uri, "lot", field="MATCH_epc"))
-            except AdamasError:
-                continue  # not an Adamas lot: it matches nothing here
-        seqs: set[int] = set()
-        le, co = schema.lot_events, schema.corrections
-        for batch in chunks(sorted(lots)):
-            seqs.update(r.seq for r in conn.execute(select(le.c.seq).where(le.c.lot.in_(batch))))
-        # A correction's error declaration repeats the corrected event: its leaf comes along.
-        ids = [
-            r.event_id
-            for b in batches(sorted(seqs))
-            for r in conn.execute(select(ev.c.event_id).where(ev.c.seq.in_(b)))
-        ]
-        for batch in chunks(sorted(ids)):
-            seqs.update(
-                r.seq
-                for r in conn.execute(
-                    select(ev.c.seq).where(ev.c.event_id.in_(select(co.c.id).where(co.c.target.in_(batch))))
-                )
-            )
-        # Certificates and attestations name lots in fields the lot index does not cover: always candidates.
-        stmt = stmt.where(
-            or_(ev.c.seq.in_(sorted(seqs)), ev.c.type.like("certificate.%"), ev.c.type == "attest")
-        )
-    elif "GE_eventTime" in query.times or "LT_eventTime" in query.times:
-        # A correction's events carry the corrected event's time, not the correction's: keep corrections.
-        bounds = [ev.c.type == "correct"]
-        inner = []
-        if "GE_eventTime" in query.times:
-            inner.append(ev.c.time_ns >= query.times["GE_eventTime"])
-        if "LT_eventTime" in query.times:
-            inner.append(ev.c.time_ns < query.times["LT_eventTime"])
-        stmt = stmt.where(or_(*bounds, and_(*inner)))
-    return [r.seq for r in conn.execute(stmt.order_by(ev.c.seq))]
+            conditions.append(ev.c.seq >= size)
+    # A correction's events carry the corrected event's time, not the correction's: keep corrections.
+    if "GE_eventTime" in query.times:
+        conditions.append(or_(ev.c.time_ns >= query.times["GE_eventTime"], ev.c.type == "correct"))
+    if "LT_eventTime" in query.times:
+        conditions.append(or_(ev.c.time_ns < query.times["LT_eventTime"], ev.c.type == "correct"))
+    # Events matching both MATCH_ parameters match MATCH_epc: its lots narrow enough.
+    named = query.filters.get("MATCH_epc") or query.filters.get("MATCH_anyEPC")
+    if not named:
+        return leaves_where(conn, conditions)
+    lots = [lot for lot in (_lot_of(uri) for uri in named) if lot is not None]
+    # Certificates and attestations name lots in fields the lot index does not cover: always candidates.
+    elsewhere = leaves_where(conn, [*conditions, or_(ev.c.type.like("certificate.%"), ev.c.type == "attest")])
+    return sorted(set(leaves_where(conn, conditions, lot_leaves(conn, lots))) | set(elsewhere))
 
 
 def query_events(ledger: Ledger, query: EventQuery) -> QueryPage:
