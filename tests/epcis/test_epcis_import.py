@@ -253,3 +253,45 @@ def test_a_document_that_is_not_epcis_is_refused(document: dict[str, Any]) -> No
     with pytest.raises(InputError) as caught:
         to_bodies(document, actor="debswana")
     assert caught.value.code == "epcis.bad_document"
+
+
+@pytest.fixture
+def correction_document(sqlite_url: str, open_ledger: Opener) -> dict[str, Any]:
+    """The exported error declaration on the grading report, and its corrective event."""
+    world, _ = full_world()
+    document = export_document(load_world(sqlite_url, open_ledger, world))
+    (declaration,) = [e for e in document["epcisBody"]["eventList"] if "errorDeclaration" in e]
+    (corrective,) = [e for e in document["epcisBody"]["eventList"] if "adamas:corrects" in e]
+    return {**document, "epcisBody": {"eventList": [declaration, corrective]}}
+
+
+def test_error_declaration_becomes_a_correction_with_its_replacement(
+    correction_document: dict[str, Any],
+) -> None:
+    bodies, refusals = to_bodies(correction_document, actor="hrd-antwerp")
+    assert refusals == []
+    ((position, body),) = bodies
+    assert position == 0 and body["type"] == "correct" and body["event"] == body["replacement"]["id"]
+    assert body["replacement"]["report"]["clarity"] == "VVS2"
+
+
+def test_withdrawal_needs_did_not_occur(correction_document: dict[str, Any]) -> None:
+    declaration = copy.deepcopy(correction_document["epcisBody"]["eventList"][0])
+    del declaration["errorDeclaration"]["correctiveEventIDs"]
+    alone = {**correction_document, "epcisBody": {"eventList": [declaration]}}
+    _, refusals = to_bodies(alone, actor="hrd-antwerp")
+    assert [(r.code, r.field) for r in refusals] == [("epcis.unmappable", "errorDeclaration.reason")]
+    declaration["errorDeclaration"]["reason"] = "did_not_occur"
+    ((_, body),) = to_bodies(alone, actor="hrd-antwerp")[0]
+    assert body["type"] == "correct" and "replacement" not in body
+
+
+def test_corrective_event_must_come_with_its_declaration(correction_document: dict[str, Any]) -> None:
+    alone = {
+        **correction_document,
+        "epcisBody": {"eventList": correction_document["epcisBody"]["eventList"][:1]},
+    }
+    _, refusals = to_bodies(alone, actor="hrd-antwerp")
+    assert [(r.code, r.field) for r in refusals] == [
+        ("epcis.unmappable", "errorDeclaration.correctiveEventIDs")
+    ]

@@ -166,17 +166,25 @@ def _correction(
         "event": target,
         "reason": declared.get("reason") or cbv_word(declaration.get("reason")) or "error declaration",
     }
-    for eventid in declaration.get("correctiveEventIDs") or []:
-        if eventid in by_id:
-            corrective = EpcisEvent(events[by_id[eventid]], prefixes)
-            replacement = {
-                "type": "",
-                "id": target,
-                "actor": actor,
-                "time": utc(corrective.get("eventTime")),
-            }
-            replacement.update(adamas_fields(corrective))
-            body["replacement"] = replacement
+    corrective_ids = declaration.get("correctiveEventIDs") or []
+    if not corrective_ids:
+        # Without a corrective event, Adamas knows only that the event should not count: a withdrawal.
+        if cbv_word(declaration.get("reason")) != "did_not_occur":
+            raise unmappable(
+                "an error declaration without a corrective event must give the reason did_not_occur",
+                "errorDeclaration.reason",
+            )
+        return body
+    found = [i for i in corrective_ids if i in by_id]
+    if len(found) != 1 or len(corrective_ids) != 1:
+        raise unmappable(
+            "an error declaration names exactly one corrective event, sent in the same document",
+            "errorDeclaration.correctiveEventIDs",
+        )
+    corrective = EpcisEvent(events[by_id[found[0]]], prefixes)
+    replacement = {"type": "", "id": target, "actor": actor, "time": utc(corrective.get("eventTime"))}
+    replacement.update(adamas_fields(corrective))
+    body["replacement"] = replacement
     return body
 
 
