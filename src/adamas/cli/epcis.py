@@ -68,7 +68,9 @@ def import_(
     try:
         signer = load_private_key(key)
         with open_ledger(db) as ledger:
-            report = import_document(ledger, parsed, key=signer, actor=actor, mode=mode)  # type: ignore[arg-type]
+            report = import_document(
+                ledger, parsed, key=signer, actor=actor, mode="atomic" if mode == "atomic" else "proceed"
+            )
     except AdamasError as exc:
         fail(exc)
     lines = [r.to_json() for r in report.refusals]

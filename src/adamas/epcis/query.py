@@ -237,8 +237,10 @@ def query_events(ledger: Ledger, query: EventQuery) -> QueryPage:
     last: tuple[int, int] | None = None
     with ledger.engine.connect() as conn:
         seqs = _candidates(conn, query)
-        for start in range(0, len(seqs), 500):
-            chunk = seqs[start : start + 500]
+        # Map a little more than a page at a time: enough to fill it when most leaves match, few wasted.
+        step = min(500, max(64, 2 * query.per_page))
+        for start in range(0, len(seqs), step):
+            chunk = seqs[start : start + step]
             times = record_time(conn, chunk)
             for seq, k, event in indexed_events(conn, chunk):
                 if query.after is not None and (seq, k) <= query.after:
