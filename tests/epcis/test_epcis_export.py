@@ -171,3 +171,24 @@ def test_documents_state_their_sender_and_context(world_ledger: tuple[Ledger, st
     assert document["sender"] == ledger.origin
     assert document["@context"][1] == {"adamas": NAMESPACE}
     assert hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def test_master_data_describes_the_sites_the_events_name(world_ledger: tuple[Ledger, str]) -> None:
+    ledger, star = world_ledger
+    document = export_document(ledger, lot=star)
+    (vocabulary,) = document["epcisHeader"]["epcisMasterData"]["vocabularyList"]
+    assert vocabulary["type"] == "urn:epcglobal:epcis:vtype:BusinessLocation"
+    sites = {
+        e["id"]: {a["id"]: a["attribute"] for a in e["attributes"]}
+        for e in vocabulary["vocabularyElementList"]
+    }
+    assert set(sites) == {"urn:adamas:site:jwaneng", "urn:adamas:site:orapa"}
+    assert sites["urn:adamas:site:jwaneng"] == {
+        "urn:epcglobal:cbv:mda#name": "Jwaneng",
+        "urn:epcglobal:cbv:mda#countryCode": "BW",
+        "urn:epcglobal:cbv:mda#latitude": "-24.52",
+        "urn:epcglobal:cbv:mda#longitude": "24.70",
+        "adamas:kind": "mine",
+        "adamas:operator": "urn:adamas:party:debswana",
+    }
+    assert "epcisHeader" not in export_document(ledger, since="2030-01-01T00:00:00Z")

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, or_, select
 
 from adamas.epcis.hashing import event_hash
-from adamas.epcis.identifiers import CONTEXT, NAMESPACE, PREFIX
+from adamas.epcis.identifiers import CONTEXT, NAMESPACE, PREFIX, ext, to_uri
 from adamas.epcis.mapping import Facts, LoggedEvent, to_epcis
 from adamas.epcis.times import parse_instant
 from adamas.ledger import Ledger
@@ -33,6 +33,7 @@ __all__ = [
     "indexed_events",
     "leaves_where",
     "lot_leaves",
+    "master_data",
     "record_time",
     "selected_seqs",
 ]
@@ -195,6 +196,38 @@ def with_event_id(event: dict[str, Any]) -> dict[str, Any]:
     return {**identified, **{k: v for k, v in event.items() if k not in identified}}
 
 
+MDA = "urn:epcglobal:cbv:mda#"
+
+
+def master_data(conn: Connection, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """EPCIS master data for the sites the events name: a BusinessLocation vocabulary with each site's name,
+    country and coordinates (CBV master data attributes), kind and operator (``adamas``)."""
+    named = set()
+    for event in events:
+        for place in (event.get("readPoint"), event.get("bizLocation")):
+            if isinstance(place, dict) and str(place.get("id", "")).startswith("urn:adamas:site:"):
+                named.add(place["id"].removeprefix("urn:adamas:site:"))
+    elements = []
+    t = schema.sites
+    for batch in chunks(sorted(named)):
+        for site in conn.execute(select(t).where(t.c.id.in_(batch)).order_by(t.c.id)):
+            attributes = [
+                {"id": f"{MDA}name", "attribute": site.name},
+                {"id": f"{MDA}countryCode", "attribute": site.country},
+                {"id": ext("kind"), "attribute": site.kind},
+                {"id": ext("operator"), "attribute": to_uri("party", site.operator)},
+            ]
+            if site.lat is not None and site.lon is not None:
+                attributes += [
+                    {"id": f"{MDA}latitude", "attribute": site.lat},
+                    {"id": f"{MDA}longitude", "attribute": site.lon},
+                ]
+            elements.append({"id": to_uri("site", site.id), "attributes": attributes})
+    if not elements:
+        return []
+    return [{"type": "urn:epcglobal:epcis:vtype:BusinessLocation", "vocabularyElementList": elements}]
+
+
 def _within(event: dict[str, Any], since_ns: int | None, until_ns: int | None) -> bool:
     at = parse_instant(event["eventTime"], "eventTime")
     return (since_ns is None or at >= since_ns) and (until_ns is None or at < until_ns)
@@ -220,11 +253,15 @@ def export_document(
             )
             if _within(event, since_ns, until_ns)
         ]
-    return {
+        vocabularies = master_data(conn, events)
+    document: dict[str, Any] = {
         "@context": CONTEXT,
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": now_iso(),
         "sender": ledger.origin,
-        "epcisBody": {"eventList": events},
     }
+    if vocabularies:
+        document["epcisHeader"] = {"epcisMasterData": {"vocabularyList": vocabularies}}
+    document["epcisBody"] = {"eventList": events}
+    return document
