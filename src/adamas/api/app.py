@@ -24,7 +24,7 @@ from adamas.api.errors import install_error_handlers
 from adamas.api.hooks import AfterBatch
 from adamas.api.limits import BodyLimitMiddleware
 from adamas.api.metrics import Metrics
-from adamas.api.routes import certificates, events, evidence, health, lots, participants, risk
+from adamas.api.routes import certificates, epcis, events, evidence, health, lots, participants, risk
 from adamas.api.routes import log as log_routes
 from adamas.api.settings import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, Settings
 from adamas.ledger import Ledger
@@ -40,6 +40,7 @@ ROUTERS: Final[list[APIRouter]] = [
     participants.router,
     evidence.router,
     risk.router,
+    epcis.router,
     log_routes.router,
     health.router,
 ]
