@@ -85,6 +85,7 @@ def create_app(
     app.state.ingest_lock = threading.Lock()
     app.state.metrics = metrics = Metrics(lambda: ledger.size)
     app.state.after_batch = AfterBatch(on_error=metrics.after_batch_failures.inc)
+    app.state.full_tiles = log_routes.FullTiles()
     install_error_handlers(app)
     if cors_origin is not None:
         app.add_middleware(
