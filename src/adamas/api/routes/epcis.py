@@ -13,6 +13,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from adamas.api.routes._common import problems
 from adamas.epcis.query import (
     CBV_VERSION,
     EPCIS_VERSION,
@@ -44,6 +45,12 @@ def _params(request: Request) -> dict[str, list[str]]:
     return out
 
 
+class JSONLDResponse(JSONResponse):
+    """JSON-LD, as the EPCIS REST bindings answer (and as the OpenAPI document says)."""
+
+    media_type = MEDIA_TYPE
+
+
 def _answer(request: Request, params: dict[str, list[str]]) -> JSONResponse:
     ledger: Ledger = request.app.state.ledger
     page = query_events(ledger, EventQuery.from_params(params))
@@ -52,16 +59,26 @@ def _answer(request: Request, params: dict[str, list[str]]) -> JSONResponse:
         url = request.url.include_query_params(nextPageToken=page.next_page_token)
         headers["Link"] = f'<{url}>; rel="next"'
     content: dict[str, Any] = query_document(page)
-    return JSONResponse(content, media_type=MEDIA_TYPE, headers=headers)
+    return JSONLDResponse(content, headers=headers)
 
 
-@router.get("/events", summary="EPCIS events matching a SimpleEventQuery")
+@router.get(
+    "/events",
+    response_class=JSONLDResponse,
+    responses=problems(400),
+    summary="EPCIS events matching a SimpleEventQuery",
+)
 def events(request: Request) -> JSONResponse:
     """Every EPCIS event of the ledger that the query parameters select, one page at a time."""
     return _answer(request, _params(request))
 
 
-@router.get("/epcs/{epc:path}/events", summary="EPCIS events of one EPC")
+@router.get(
+    "/epcs/{epc:path}/events",
+    response_class=JSONLDResponse,
+    responses=problems(400, 404),
+    summary="EPCIS events of one EPC",
+)
 def epc_events(epc: str, request: Request) -> JSONResponse:
     """The events naming ``epc`` anywhere (``MATCH_anyEPC``), with any further query parameters."""
     params = _params(request)

@@ -44,9 +44,9 @@ _TILE_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 def served_checkpoint(ledger: Ledger) -> str:
-    """The checkpoint ``/log/checkpoint`` serves: the newest one the log signed (the one place to add
-    witness cosignatures to it)."""
-    return ledger.checkpoint()
+    """The checkpoint ``/log/checkpoint`` serves: the newest one the log signed, with every witness
+    cosignature line held for it."""
+    return ledger.cosigned_checkpoint()
 
 
 @router.get(
