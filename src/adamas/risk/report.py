@@ -19,7 +19,8 @@ from adamas.risk.stats import Statistics, statistics
 __all__ = ["write_report"]
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:.8em;display:block;overflow-x:auto}td,th{border:1px solid #ccc;padding:.25em .5em}
+table{border-collapse:collapse;margin:1em 0;font-size:.8em;display:block;overflow-x:auto}
+td,th{border:1px solid #ccc;padding:.25em .5em}
 td.n{text-align:right;font-variant-numeric:tabular-nums}h1,h2{font-weight:600}figure{margin:1em 0}"""
 
 
