@@ -247,8 +247,24 @@ def test_default_origin_is_unique_per_ledger(tmp_path: Path) -> None:
 # --- the schema 1 -> 2 migration ----------------------------------------------------------------------------
 
 
+def _as_schema_two(engine: Engine) -> None:
+    """Turn a current ledger into what schema version 2 stored: no logged times, compromise marks, stone
+    bounds or backfill windows."""
+    with engine.begin() as conn:
+        for table, column in (
+            ("events", "logged_ns"),
+            ("events", "backfill"),
+            ("keys", "compromised"),
+            ("lots", "largest"),
+        ):
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+        tables.backfills.drop(conn)
+        conn.execute(update(tables.meta).where(tables.meta.c.name == "schema_version").values(value="2"))
+
+
 def _as_schema_one(engine: Engine) -> None:
     """Turn a current ledger into what schema version 1 stored: no tree, no checkpoints, no log key."""
+    _as_schema_two(engine)
     with engine.begin() as conn:
         for table in tables.LOG_TABLES:
             table.drop(conn)
@@ -262,7 +278,7 @@ def test_migration_from_schema_one_backfills_the_tree_and_signs_it(db_url: str) 
         _as_schema_one(ledger.engine)
     with Ledger.open(db_url, clock=fixed_clock) as migrated:
         meta = read_meta(migrated.engine)
-        assert meta["schema_version"] == str(tables.SCHEMA_VERSION) == "2"
+        assert meta["schema_version"] == str(tables.SCHEMA_VERSION) == "3"
         note = migrated.checkpoint()
         checkpoint, _ = open_checkpoint(
             note.encode(), origin=migrated.origin, verifiers=[Verifier.from_vkey(migrated.vkey)]

@@ -568,7 +568,7 @@ def _(w: World) -> Raw:
 @case("clock_skew_beyond_five_minutes", "envelope.clock_skew", "time")
 def _(w: World) -> Raw:
     return w.sign(
-        "miner", "lot.register", record=False, time="2026-06-01T00:05:00.000000001Z", **lot_fields()
+        "miner", "lot.register", record=False, time="2026-03-20T00:05:00.000000001Z", **lot_fields()
     )
 
 

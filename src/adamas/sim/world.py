@@ -71,6 +71,11 @@ class World:
             self.actors[participant_id] = Actor(participant_id, self.key_for(participant_id), country)
         return self.actors[participant_id]
 
+    def clock(self) -> int:
+        """The world's time now, as a ledger clock: a ledger opened with ``clock=world.clock`` logs each
+        event as the world signs it (the time of the last signed event)."""
+        return self.now_ns
+
     @property
     def time(self) -> str:
         """The current time of the world."""
