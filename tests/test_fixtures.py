@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from adamas import Ledger
-from adamas.model.values import parse_time
 from adamas.crypto import canonicalize
+from adamas.model.values import parse_time
 from conftest import REPO
 
 FIXTURES = REPO / "tests" / "assets" / "fixtures"
