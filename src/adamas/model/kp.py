@@ -282,9 +282,15 @@ def _sanction_for(
         if not barred:
             continue
         if sanction.min_stone_carats is not None and lot.kind in POLISHED_KINDS:
-            per_stone = lot.carats / (lot.stones or 1)
-            if per_stone < sanction.min_stone_carats:
-                continue  # polished stones below the threshold are exempt
+            # Polished stones below the threshold are exempt, judged by the largest any stone of a barred
+            # origin can be (tracked from the cut through every merge), never by declared stone counts.
+            heaviest = max(
+                lot.largest_stone(site)
+                for site in lot.origin
+                if (found := state.site(site)) is not None and found.country in barred
+            )
+            if heaviest < sanction.min_stone_carats:
+                continue
         return sanction, barred
     return None
 
