@@ -122,3 +122,16 @@ def test_backfill_open_refuses_a_bad_date_and_a_non_administrator(
         "--until", "2026-01-01", "--reason", "x", "--db", db,
     )  # fmt: skip
     assert code == 1 and "actor.not_authorized" in output
+
+
+def test_sign_refuses_a_body_that_names_another_key(kp: tuple[str, World], tmp_path: Path) -> None:
+    _, w = kp
+    save_private_key(tmp_path / "miner.pem", w.actor("miner").key)
+    body = {
+        "type": "attest",
+        "key": w.actor("bw-authority").key.id,
+        "subject": {"kind": "site", "id": "mine-a"},
+    }
+    (tmp_path / "body.json").write_text(json.dumps(body))
+    code, _, output = adamas("sign", "--key", "miner.pem", "--actor", "miner", "body.json")
+    assert code == 2 and "event.schema" in output

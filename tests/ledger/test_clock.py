@@ -358,3 +358,40 @@ def test_events_logged_before_schema_three_keep_no_logged_time(db_url: str, open
         logged = dict(conn.execute(select(schema.events.c.seq, schema.events.c.logged_ns)).all())
     assert logged[size] == clock.now_ns and logged[size - 1] is None
     assert ledger.rebuild() == size + 1
+
+
+def test_correction_of_a_backfilled_event_is_judged_in_its_window(
+    db_url: str, open_ledger: OpenLedger
+) -> None:
+    """A replacement is held to the time checks at the corrected event's logged time: inside the window
+    that admitted the original it may move, outside it may not, however the correction itself is dated."""
+    w, ledger, clock = world_ledger(db_url, open_ledger)
+    open_backfill(
+        ledger,
+        w.admin.key,
+        start_ns=at("2025-01-01T00:00:00Z"),
+        until_ns=at("2026-01-01T00:00:00Z"),
+        reason="the 2025 registers",
+    )
+    lot = {
+        "id": "LOT-2025",
+        "kind": "rough_parcel",
+        "carats": "10.00",
+        "stones": 3,
+        "value": {"amount": "1.00", "currency": "USD"},
+        "site": "mine-a",
+    }
+    original = w.sign("miner", "lot.register", record=False, time="2025-06-01T00:00:00Z", lot=lot)
+    assert code(one(ledger, original)) == "accepted"
+    clock.now_ns += DAY
+    assert [o.status for o in close_backfill(ledger, w.admin.key)] == ["accepted"]
+    clock.now_ns += DAY
+
+    def correct(time: str) -> Outcome:
+        replacement = {**original["body"], "time": time}
+        body = {"event": original["body"]["id"], "reason": "date", "replacement": replacement}
+        return one(ledger, w.sign("miner", "correct", record=False, **body))
+
+    assert code(correct("2024-12-31T23:59:59Z")) == "time.backdated"  # before the window's `from`
+    assert code(correct("2025-06-02T00:00:00Z")) == "accepted"  # inside it, though the window is closed now
+    assert ledger.history("LOT-2025")[0].corrected_by is not None

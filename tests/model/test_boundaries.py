@@ -380,3 +380,23 @@ def test_parcel_count_mismatch_at_confirmation_is_flagged(db_url: str, open_ledg
     )
     assert b.try_(confirm) == "accepted"
     assert b.flags("certificate.quantity_mismatch") == [confirm["body"]["id"]]
+
+
+def test_forged_envelope_by_a_key_registered_earlier_in_the_same_batch(
+    db_url: str, open_ledger: OpenLedger
+) -> None:
+    """The batch verifier cannot know a key registered in the batch itself: ``authenticate`` checks that
+    signature alone, and a forged one is refused."""
+    b = Bench(db_url, open_ledger)
+    newcomer = b.w.register("bw-authority", "newcomer", "BW", ["trader"])
+    registration = b.w.events.pop()
+    concern = {"subject": {"kind": "site", "id": "mine-a"}, "claim": "concern", "statement": "a concern"}
+    signed = b.w.sign(newcomer, "attest", record=False, **concern)
+    other = b.w.sign(newcomer, "attest", record=False, **{**concern, "statement": "another"})
+    body = signed["body"]
+    forged = {"body": body, "sig": other["sig"]}  # a real signature of the key, over another body
+    b.flush()
+    b.clock.now_ns = parse_time(body["time"], "time")
+    first, second = b.ledger.submit([registration, forged], mode="proceed")
+    assert first.status == "accepted"
+    assert (second.status, _code(second)) == ("refused", "envelope.bad_signature")
