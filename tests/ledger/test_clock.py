@@ -95,6 +95,10 @@ def test_a_log_whose_logged_times_decrease_is_refused() -> None:
     with pytest.raises(VerificationError) as caught:
         LeafTimes([(3, at("2026-03-02T00:00:00Z")), (5, at("2026-03-01T00:00:00Z"))])
     assert caught.value.code == "log.logged_time_order"
+    malformed = Checkpoint("kp.example.org/log", 3, b"\x00" * 32, ("logged yesterday",))
+    with pytest.raises(VerificationError) as caught:
+        checkpoint_logged_ns(malformed)
+    assert caught.value.code == "log.logged_time"
     # Checkpoints from before logged times were recorded give their leaves none.
     times = LeafTimes([(2, None), (4, at("2026-03-02T00:00:00Z"))])
     assert (times.at(1), times.at(3)) == (None, at("2026-03-02T00:00:00Z"))
