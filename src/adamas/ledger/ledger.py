@@ -52,7 +52,15 @@ from adamas.model.rules import apply, authenticate
 from adamas.model.values import format_time_ns
 from adamas.store import schema
 from adamas.store.bulk import insert_rows
-from adamas.store.database import HEAD, begin_write, is_initialized, migrate, open_engine
+from adamas.store.database import (
+    HEAD,
+    begin_write,
+    check_readable,
+    is_initialized,
+    is_read_only,
+    migrate,
+    open_engine,
+)
 from adamas.store.rows import load
 from adamas.store.tree import StoredHashReader
 
@@ -80,8 +88,10 @@ class Ledger:
         clock: Clock | None = None,
         log: TransparencyLog | None = None,
         read_engine: Engine | None = None,
+        read_only: bool = False,
     ) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._read_engine = read_engine or engine
         self._log = log
         self._clock: Clock = clock or time.time_ns
@@ -105,7 +115,8 @@ class Ledger:
 
         A ledger without a log key gets one here, for ``origin`` (default ``adamas.local/<random>``).
         ``read_url``: answer queries, proofs and tiles from that database (a replica of ``url``, which is
-        never written through it); ingest always reads and writes ``url``.
+        never written through it); ingest always reads and writes ``url``. A read-only ``url`` (a hot
+        standby) opens a read-only ledger: nothing is migrated or signed, and ``submit`` is refused.
         """
         read_engine = None
         if read_url is not None:
@@ -126,14 +137,20 @@ class Ledger:
                 field="db",
             )
         try:
+            read_only = is_read_only(engine)
             migrate(engine)
-            log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or time.time_ns)())
+            if read_only:
+                log = TransparencyLog.read(engine, origin=origin)
+            else:
+                log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or time.time_ns)())
+            if read_engine is not None:
+                check_readable(read_engine)
         except AdamasError:
             engine.dispose()
             if read_engine is not None:
                 read_engine.dispose()
             raise
-        return cls(engine, clock=clock, log=log, read_engine=read_engine)
+        return cls(engine, clock=clock, log=log, read_engine=read_engine, read_only=read_only)
 
     @classmethod
     def init(
@@ -198,6 +215,37 @@ class Ledger:
         return self._read_engine
 
     @property
+    def read_only(self) -> bool:
+        """True for a ledger opened on a read-only database (a hot standby): it answers reads only."""
+        return self._read_only
+
+    def wait_for_index(self, index: int, *, timeout: float = 2.0, poll: float = 0.01) -> None:
+        """Wait until the database reads are answered from holds leaf ``index`` (read-your-writes on a
+        replica: ``index`` from a receipt); refused with ``replica.behind`` after ``timeout`` seconds."""
+        if index < 0:
+            raise InputError(
+                f"min_index must be >= 0, not {index}", code="replica.bad_index", field="min_index"
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            with _storage_errors(), self._connect() as conn:
+                head = int(
+                    conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one()
+                )
+            if head > index:
+                return
+            if time.monotonic() >= deadline:
+                raise StorageError(
+                    f"the replica holds {head} events and has not reached leaf {index} within {timeout} s; "
+                    "retry later",
+                    code="replica.behind",
+                    field="min_index",
+                    expected=index,
+                    actual=head,
+                )
+            time.sleep(poll)
+
+    @property
     def size(self) -> int:
         """Number of events in the log."""
         with self._connect(primary=True) as conn:
@@ -216,6 +264,12 @@ class Ledger:
         if mode not in ("atomic", "proceed"):
             raise InputError(
                 f"mode must be atomic or proceed, not {mode!r}", code="submit.bad_mode", field="mode"
+            )
+        if self._read_only:
+            raise ConflictError(
+                "this ledger is open on a read-only database (a replica); submit to its primary",
+                code="ledger.read_only",
+                field="db",
             )
         with _cyclic_gc_paused():
             return self._submit(envelopes, mode)

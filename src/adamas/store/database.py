@@ -24,7 +24,9 @@ __all__ = [
     "HEAD",
     "WRITE_OPTION",
     "begin_write",
+    "check_readable",
     "is_initialized",
+    "is_read_only",
     "migrate",
     "normalize_url",
     "open_engine",
@@ -151,8 +153,53 @@ def _create_missing_indexes(conn: Connection) -> None:
                 index.create(conn)
 
 
+def is_read_only(engine: Engine) -> bool:
+    """True when the database refuses writes: a PostgreSQL hot standby (``pg_is_in_recovery()``) or a
+    session whose transactions are read-only (``default_transaction_read_only``). SQLite: never."""
+    if engine.dialect.name != "postgresql":
+        return False
+    try:
+        with engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')"
+            ).one()
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot reach the database: {exc.__class__.__name__}: {exc}") from exc
+    return bool(row[0]) or row[1] == "on"
+
+
+def check_readable(engine: Engine) -> None:
+    """Refuse a read-only database whose schema is not this Adamas's (it cannot be migrated from here).
+
+    A replica is migrated through its primary: open the primary with this Adamas once, and the standby
+    follows."""
+    try:
+        version = int(read_meta(engine).get("schema_version", "0"))
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot read the database: {exc.__class__.__name__}: {exc}") from exc
+    if version > SCHEMA_VERSION:
+        raise StorageError(
+            f"this database has schema version {version}; this Adamas knows up to {SCHEMA_VERSION}. "
+            "Upgrade Adamas.",
+            code="storage.schema_too_new",
+        )
+    if version < SCHEMA_VERSION:
+        raise StorageError(
+            f"this read-only database has schema version {version}, older than this Adamas's "
+            f"{SCHEMA_VERSION}, and cannot be migrated here; open its primary with this Adamas first",
+            code="storage.read_only_schema_old",
+            expected=SCHEMA_VERSION,
+            actual=version,
+        )
+
+
 def migrate(engine: Engine) -> None:
-    """Create the schema in an empty database, or bring an older one up to ``SCHEMA_VERSION``."""
+    """Create the schema in an empty database, or bring an older one up to ``SCHEMA_VERSION``.
+
+    A read-only database (a hot standby) is never written: it is only checked (``check_readable``)."""
+    if is_read_only(engine):
+        check_readable(engine)
+        return
     try:
         if not is_initialized(engine):
             with begin_write(engine) as conn:
