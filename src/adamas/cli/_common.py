@@ -6,13 +6,15 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from adamas.errors import AdamasError, InputError
-from adamas.ledger import Ledger
+
+if TYPE_CHECKING:
+    from adamas.ledger import Ledger
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -37,6 +39,8 @@ def fail(error: AdamasError) -> NoReturn:
 
 
 def open_ledger(db: str) -> Ledger:
+    from adamas.ledger import Ledger  # here, not at the top: `adamas --help` never imports SQLAlchemy
+
     try:
         return Ledger.open(db)
     except AdamasError as exc:

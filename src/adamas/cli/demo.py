@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -16,7 +16,9 @@ from adamas.cli._common import (
 )
 from adamas.cli.lots import lot_table, trace_tree
 from adamas.errors import AdamasError, StorageError
-from adamas.ledger import Ledger
+
+if TYPE_CHECKING:
+    pass
 
 
 @app.command()
@@ -25,6 +27,7 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="Start from an empty database.")] = True,
 ) -> None:
     """Build a small scripted world (two mines to a sold ring) and trace its polished stone to its mines."""
+    from adamas.ledger import Ledger
     from adamas.sim import demo_world
 
     if fresh and db.startswith("sqlite:///"):
