@@ -53,7 +53,9 @@ from adamas.model.values import format_time_ns
 from adamas.store import schema
 from adamas.store.bulk import insert_rows
 from adamas.store.database import (
+    ANALYZE_AFTER,
     HEAD,
+    analyze,
     begin_write,
     check_readable,
     is_initialized,
@@ -92,6 +94,7 @@ class Ledger:
     ) -> None:
         self._engine = engine
         self._read_only = read_only
+        self._unanalyzed = 0
         self._read_engine = read_engine or engine
         self._log = log
         self._clock: Clock = clock or time.time_ns
@@ -272,7 +275,16 @@ class Ledger:
                 field="db",
             )
         with _cyclic_gc_paused():
-            return self._submit(envelopes, mode)
+            outcomes = self._submit(envelopes, mode)
+        self._count_written(sum(1 for o in outcomes if o.status == "accepted"))
+        return outcomes
+
+    def _count_written(self, accepted: int) -> None:
+        """Refresh the planner's statistics once this process has written ``ANALYZE_AFTER`` events."""
+        self._unanalyzed += accepted
+        if self._unanalyzed >= ANALYZE_AFTER:
+            self._unanalyzed = 0
+            analyze(self._engine)
 
     def _submit(self, envelopes: Iterable[RawEnvelope], mode: Mode) -> list[Outcome]:
         verifier = self._verifier()
@@ -540,6 +552,7 @@ class Ledger:
                 self._replay_all(conn, total, self._corrections(conn, total), progress=progress)
         except SQLAlchemyError as exc:
             raise StorageError(f"rebuild failed: {exc.__class__.__name__}: {exc}") from exc
+        analyze(self._engine)  # every state table was rewritten: plan from fresh statistics
         return total
 
     def _replay_all(
