@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from adamas import Ledger
 from adamas.store import metadata, normalize_url, open_engine
-from workload import build
+from workload import build, clock_after
 
 FRONT_ENDS = (1, 2, 4, 8, 16, 32)
 
@@ -59,7 +59,7 @@ def run(url: str, events: int, batch: int) -> dict[str, Any]:
     url = normalize_url(url)
     fresh(url)
     setup, custody = build(events)
-    with TimedLedger.open(url, create=True) as ledger:
+    with TimedLedger.open(url, create=True, clock=clock_after(custody)) as ledger:
         assert isinstance(ledger, TimedLedger)
         ledger.submit(setup)
         ledger.inside_s = 0.0

@@ -34,7 +34,7 @@ sys.path.append(str(_HERE))
 import httpx  # noqa: E402
 
 from adamas import Ledger  # noqa: E402
-from workload import build  # noqa: E402
+from workload import build, clock_after  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -123,7 +123,7 @@ def main() -> None:
         tmp = Path(name)
         db = f"sqlite:///{tmp / 'ledger.db'}"
         setup, custody = build(args.events)
-        with Ledger.open(db, create=True) as ledger:
+        with Ledger.open(db, create=True, clock=clock_after(custody)) as ledger:
             for i in range(0, len(setup + custody), 1000):
                 ledger.submit((setup + custody)[i : i + 1000])
             size = ledger.size

@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from adamas import Ledger
 from adamas.store import metadata, normalize_url, open_engine
-from workload import STORY_EVENTS, build
+from workload import STORY_EVENTS, build, clock_after
 
 BACKWARD_CEILING_MS = {"sqlite": 5.0, "postgresql": 10.0}
 FORWARD_CEILING_MS = 50.0
@@ -66,7 +66,7 @@ def run(url: str, events: int, samples: int, batch: int = 1000) -> dict[str, Any
     fresh(url)
     setup, custody = build(events, fanout=1000)
     t0 = time.perf_counter()
-    with Ledger.open(url, create=True) as ledger:
+    with Ledger.open(url, create=True, clock=clock_after(custody)) as ledger:
         everything = setup + custody
         for i in range(0, len(everything), batch):
             outcomes = ledger.submit(everything[i : i + batch])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -16,9 +16,6 @@ from adamas.cli._common import (
 )
 from adamas.cli.lots import lot_table, trace_tree
 from adamas.errors import AdamasError, StorageError
-
-if TYPE_CHECKING:
-    pass
 
 
 @app.command()
@@ -37,9 +34,10 @@ def demo(
             Path(str(path) + suffix).unlink(missing_ok=True)
     world, star = demo_world()
     try:
-        with Ledger.open(db, create=True) as ledger:
+        # The ledger logs the scripted world as it happens: its clock is the world's (docs/time.md).
+        with Ledger.open(db, create=True, clock=world.clock) as ledger:
             outcomes = ledger.submit(world.events)
-            refused = [o for o in outcomes if not o.ok]
+            refused = [o for o in outcomes if o.status == "refused"]
             if refused:
                 assert refused[0].error is not None
                 fail(refused[0].error)

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from adamas.cli._app import app
 from adamas.cli._common import DEFAULT_DB, DbOption, fail, open_ledger, read_text
-
-if TYPE_CHECKING:
-    pass
 from adamas.errors import AdamasError, InputError
 
 epcis_app = typer.Typer(help="GS1 EPCIS 2.0: export and import events.", no_args_is_help=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -19,9 +19,6 @@ from adamas.cli._common import (
     out,
     print_json,
 )
-
-if TYPE_CHECKING:
-    pass
 from adamas.errors import AdamasError, InputError
 
 # --- Kimberley Process ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -15,14 +15,12 @@ from adamas.cli._common import (
     DbOption,
     err,
     fail,
+    ledger_clock,
     open_ledger,
     print_json,
     read_bodies,
     read_text,
 )
-
-if TYPE_CHECKING:
-    pass
 from adamas.errors import AdamasError, InputError
 
 key_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
@@ -31,6 +29,7 @@ app.add_typer(key_app, name="key")
 
 @app.command()
 def init(
+    *,
     db: DbOption = DEFAULT_DB,
     admin_key: Annotated[
         Path, typer.Option(help="PEM file of the administrator's key; created if absent.")
@@ -42,6 +41,17 @@ def init(
     origin: Annotated[
         str | None,
         typer.Option(help="Origin line of the log's checkpoints, e.g. kp.example.org/log [default: random]."),
+    ] = None,
+    backdate_allowance: Annotated[
+        int | None,
+        typer.Option(
+            "--backdate-allowance",
+            metavar="DAYS",
+            min=0,
+            max=3650,
+            help="How many days a declared time may lag the ledger's clock (recorded in the genesis event). "
+            "[default: 30]",
+        ),
     ] = None,
 ) -> None:
     """Create a new ledger: its log key, and its genesis event (leaf 0) in the first checkpoint."""
@@ -56,7 +66,13 @@ def init(
             save_private_key(admin_key, key)
             err.print(f"created administrator key {admin_key} (id {key.id})")
         with Ledger.init(
-            db, admin_key=key, admin_id=admin_id, admin_name=admin_name, origin=origin
+            db,
+            admin_key=key,
+            admin_id=admin_id,
+            admin_name=admin_name,
+            origin=origin,
+            clock=ledger_clock(),
+            backdate_allowance_days=backdate_allowance,
         ) as ledger:
             size = ledger.size
             vkey = ledger.vkey
@@ -92,9 +108,11 @@ def sign(
 
     try:
         signer = load_private_key(key)
+        clock = ledger_clock()
         for item in read_bodies(read_text(body)):
             # Canonical JSON lines: the ledger then parses each envelope once.
-            envelope = canonicalize(sign_body(item, signer, actor=actor))
+            now = None if clock is None else clock()
+            envelope = canonicalize(sign_body(item, signer, actor=actor, time_ns=now))
             sys.stdout.write(envelope.decode("utf-8") + "\n")
     except AdamasError as exc:
         fail(exc)
