@@ -12,7 +12,7 @@ from adamas import Ledger
 from adamas.ledger.backup import backup, restore
 from adamas.sim import demo_world
 from adamas.store import metadata, normalize_url
-from conftest import postgres_url
+from conftest import fixed_clock, postgres_url
 
 pytestmark = pytest.mark.postgres
 
@@ -42,8 +42,8 @@ def _analyzed(url: str) -> set[str]:
 
 def test_a_rebuild_leaves_fresh_statistics(pg_url: str) -> None:
     world, _ = demo_world()
-    with Ledger.open(pg_url, create=True) as ledger:
-        ledger.submit(world.events)
+    with Ledger.open(pg_url, create=True, clock=fixed_clock) as ledger:
+        assert all(o.status == "accepted" for o in ledger.submit(world.events))
         assert "lots" not in _analyzed(pg_url)
         ledger.rebuild()
     assert {"events", "lots", "lot_edges", "lot_events"} <= _analyzed(pg_url)
@@ -52,8 +52,8 @@ def test_a_rebuild_leaves_fresh_statistics(pg_url: str) -> None:
 def test_a_restore_leaves_fresh_statistics(pg_url: str, tmp_path: Path) -> None:
     world, _ = demo_world()
     source = f"sqlite:///{tmp_path / 'source.db'}"
-    with Ledger.open(source, create=True) as ledger:
-        ledger.submit(world.events)
+    with Ledger.open(source, create=True, clock=fixed_clock) as ledger:
+        assert all(o.status == "accepted" for o in ledger.submit(world.events))
     backup(source, tmp_path / "ledger.backup")
     restore(tmp_path / "ledger.backup", pg_url)
     assert {"events", "lots", "log_tiles"} <= _analyzed(pg_url)
