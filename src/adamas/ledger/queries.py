@@ -173,18 +173,21 @@ def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
     ]
 
 
-def _reached(direction: str, root: str) -> tuple[Any, Any, Any]:
-    """(near, far, condition): the edges whose ``near`` end is ``root`` or a lot reachable from it."""
+def _reached(direction: str, root: str) -> Any:
+    """The edges reachable from ``root`` as a recursive CTE with columns ``near`` and ``far``.
+
+    Seeded with the root's own edges and grown along ``far`` -> ``near``; UNION (not UNION ALL) keeps each
+    edge once, so a lot reached twice (a merge) is walked once. The edges themselves are the CTE's rows:
+    no second pass over ``lot_edges`` with an IN list, which PostgreSQL planned as a sequential scan.
+    """
     table = schema.lot_edges
     near, far = (
         (table.c.child, table.c.parent) if direction == "backward" else (table.c.parent, table.c.child)
     )
-    # The seed is the root's direct neighbours (typed by the column itself, so both engines agree on the
-    # CTE's column type); UNION, not UNION ALL, so a lot reached twice (a merge) is walked once.
-    reach = select(far.label("id")).where(near == root).cte("reach", recursive=True)
-    step = select(far.label("id")).select_from(table.join(reach, near == reach.c.id))
-    reach = reach.union(step)
-    return near, far, or_(near == root, near.in_(select(reach.c.id)))
+    seed = select(near.label("near"), far.label("far")).where(near == root)
+    reach = seed.cte("reach", recursive=True)
+    step = select(near.label("near"), far.label("far")).select_from(table.join(reach, near == reach.c.far))
+    return reach.union(step)
 
 
 def _depths(root: str, adjacent: dict[str, list[str]]) -> dict[str, int]:
@@ -207,10 +210,10 @@ def _depths(root: str, adjacent: dict[str, list[str]]) -> dict[str, int]:
 def walk(conn: Connection, root: str, direction: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """Every lot reached from ``root`` (backward: its ancestors; forward: its descendants) with its depth
     (shortest distance), and the edges of that graph as sorted (parent, child) pairs: one query."""
-    near, far, reached = _reached(direction, root)
+    reach = _reached(direction, root)
     adjacent: dict[str, list[str]] = {}
     edges: list[tuple[str, str]] = []
-    for a, b in conn.execute(select(near, far).where(reached)):
+    for a, b in conn.execute(select(reach.c.near, reach.c.far)):
         adjacent.setdefault(a, []).append(b)
         edges.append((b, a) if direction == "backward" else (a, b))
     edges.sort()
@@ -222,12 +225,10 @@ def walk_made(
 ) -> tuple[dict[str, int], list[tuple[str, str]], dict[str, tuple[int, str, str]]]:
     """``walk``, and for each lot reached the leaf index, type and id of the event that made it; the
     graph's lots are joined to their making events in the same query (the root's in a second one)."""
-    near, far, reached = _reached(direction, root)
+    reach = _reached(direction, root)
     lots, ev = schema.lots, schema.events
-    stmt = (
-        select(near, far, ev.c.seq, ev.c.type, ev.c.event_id)
-        .select_from(schema.lot_edges.join(lots, lots.c.id == far).join(ev, ev.c.event_id == lots.c.event))
-        .where(reached)
+    stmt = select(reach.c.near, reach.c.far, ev.c.seq, ev.c.type, ev.c.event_id).select_from(
+        reach.join(lots, lots.c.id == reach.c.far).join(ev, ev.c.event_id == lots.c.event)
     )
     adjacent: dict[str, list[str]] = {}
     edges: list[tuple[str, str]] = []
