@@ -259,6 +259,19 @@ def check_readable(engine: Engine) -> None:
         )
 
 
+def _complete(engine: Engine) -> bool:
+    """True when every table and index of this Adamas's schema is present (read without a write lock)."""
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        tables = set(inspector.get_table_names())
+        if any(table.name not in tables for table in metadata.sorted_tables):
+            return False
+        present = {
+            index["name"] for table in metadata.sorted_tables for index in inspector.get_indexes(table.name)
+        }
+    return all(index.name in present for table in metadata.sorted_tables for index in table.indexes)
+
+
 def migrate(engine: Engine) -> None:
     """Create the schema in an empty database, or bring an older one up to ``SCHEMA_VERSION``.
 
@@ -282,6 +295,8 @@ def migrate(engine: Engine) -> None:
                 "Upgrade Adamas.",
                 code="storage.schema_too_new",
             )
+        if version == SCHEMA_VERSION and _complete(engine):
+            return  # nothing to write: no write lock taken (an open never waits for the sequencer)
         with begin_write(engine) as conn:
             for step in range(version, SCHEMA_VERSION):
                 MIGRATIONS[step](conn)
