@@ -40,7 +40,7 @@ def fail(error: AdamasError) -> NoReturn:
 
 
 NOW_ENV = "ADAMAS_NOW"
-"""Environment variable that stops the ledger's clock at an RFC 3339 instant (simulations, tests)."""
+"""``adamas.ledger.ledger.NOW_ENV``, spelled here so that importing the CLI does not import the ledger."""
 
 
 def ledger_clock() -> Callable[[], int] | None:
