@@ -414,6 +414,47 @@ class Ledger:
             state.preload(kind, wanted)
         state.preload("participant", {lot.holder for lot_id in ids["lot"] if (lot := state.lot(lot_id))})
 
+    # --- replay audits -------------------------------------------------------------------------------------
+
+    def replay_logged(
+        self, leaves: Sequence[tuple[int, Envelope]], *, now_ns: int
+    ) -> list[tuple[int, AdamasError]]:
+        """Check logged envelopes ``(leaf, envelope)``, logged at ``now_ns``, through the ingest rules into
+        this ledger (a fresh one: ``adamas.ledger.replay``); keep what the rules accept, under its own leaf
+        index, without touching the log. Returns the refusals by leaf.
+
+        The leaves are checked as one batch; if the rules refuse any, they are checked again one by one, so
+        that every kept event keeps its leaf index.
+        """
+        if not leaves:
+            return []
+        self._registry = None
+        with begin_write(self._engine) as conn:
+            # A savepoint: a correction in the batch may have stored rows before a later refusal.
+            savepoint = conn.begin_nested()
+            parsed: list[Envelope | AdamasError] = [envelope for _, envelope in leaves]
+            outcomes, state, rows = self._check(conn, parsed, head=leaves[0][0], now_ns=now_ns, verifier=None)
+            if all(o.status == "accepted" for o in outcomes):
+                self._store_replayed(conn, state, rows)
+                savepoint.commit()
+                return []
+            savepoint.rollback()
+            refusals: list[tuple[int, AdamasError]] = []
+            for leaf, envelope in leaves:
+                (outcome,), state, rows = self._check(
+                    conn, [envelope], head=leaf, now_ns=now_ns, verifier=None
+                )
+                if outcome.status == "accepted":
+                    self._store_replayed(conn, state, rows)
+                else:
+                    refusals.append((leaf, outcome.error or _repeated(envelope)))
+            return refusals
+
+    @staticmethod
+    def _store_replayed(conn: Connection, state: BatchState, rows: list[dict[str, Any]]) -> None:
+        insert_rows(conn, schema.events, rows[state.rows_written :])
+        state.write()
+
     # --- rebuild ------------------------------------------------------------------------------------------
 
     def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> int:
@@ -637,3 +678,10 @@ def _cyclic_gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _repeated(envelope: Envelope) -> AdamasError:
+    """The refusal of a logged event whose id an earlier leaf used (where ingest reports a duplicate)."""
+    return ConflictError(
+        f"event id {envelope.event.id} is logged twice", code="event.duplicate_id", field="id"
+    )

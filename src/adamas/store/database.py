@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from adamas.errors import InputError, StorageError
+from adamas.errors import InputError, NotFoundError, StorageError
 from adamas.store.schema import LOG_TABLES, SCHEMA_VERSION, meta, metadata
 from adamas.store.tree import backfill
 
@@ -78,9 +79,36 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for ``url`` with the per-backend settings this module describes."""
+def open_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url`` with the per-backend settings this module describes.
+
+    ``read_only``: a SQLite file that does not exist is not found (``ledger.not_found``) rather than
+    created, so that a command that only reads never leaves a database behind.
+    """
     url = normalize_url(url)
+    if read_only:
+        _exists(url)
+    try:
+        return _create(url)
+    except (ArgumentError, ImportError) as exc:  # an unknown or uninstalled driver
+        raise InputError(
+            f"cannot use the database driver of {url!r}: {exc}", code="storage.bad_url", field="db"
+        ) from exc
+
+
+def _exists(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or Path(database).exists():
+        return
+    raise NotFoundError(
+        f"no Adamas ledger at {url}; create one with `adamas init`", code="ledger.not_found", field="db"
+    )
+
+
+def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
 

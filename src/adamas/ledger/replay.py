@@ -1,0 +1,111 @@
+"""The replay audit: every logged event checked again by the ledger's own rules, from the log alone.
+
+A ``Replay`` is fed the log's envelopes in leaf order and submits them, through the same checking code as
+ingest (``Ledger.replay_logged``), into a fresh ledger in a temporary SQLite database. It starts empty: the
+genesis at leaf 0 brings the administrator and its key, and every later participant, key, site, lot and
+certificate comes from events of the log. Each logged event that the rules refuse is named (its leaf and the
+rule's refusal code) and left out, as the honest ledger would have left it out. On a database the stored
+state tables are then compared with the replayed ones, naming every difference: a row edited behind the
+ledger's back cannot hide.
+
+Each event is judged at the time the ledger logged it, given by one function, ``logged_time(leaf,
+envelope)``; until events carry the ledger's own logged time that is the declared time (``declared_time``).
+Runs of leaves logged at one time are checked as one batch, as ingest checked them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import Connection
+
+from adamas.ledger.audit_faults import AuditReport, Faults
+from adamas.ledger.ledger import Ledger
+from adamas.ledger.state_diff import differences, snapshot
+from adamas.model.events import Envelope
+from adamas.store.database import migrate, open_engine
+
+__all__ = ["REPLAY_BATCH", "LoggedTime", "Replay", "declared_time"]
+
+LoggedTime = Callable[[int, Envelope], int]
+"""``logged_time(leaf, envelope)``: the ledger's clock, in ns, when it logged the event at ``leaf``."""
+REPLAY_BATCH: Final = 500
+"""At most this many leaves logged at one time are checked as one batch."""
+
+
+def declared_time(leaf: int, envelope: Envelope) -> int:
+    """The event's declared time: what the replay judges an event by while the log records no other."""
+    return envelope.event.time_ns
+
+
+class Replay:
+    """Envelopes replayed in leaf order into a fresh temporary ledger; faults collected, not raised."""
+
+    def __init__(self, *, logged_time: LoggedTime = declared_time) -> None:
+        self.logged_time = logged_time
+        self.faults = Faults()
+        self.accepted = 0
+        self._directory = tempfile.TemporaryDirectory(prefix="adamas-replay-")
+        engine = open_engine(f"sqlite:///{Path(self._directory.name) / 'replay.db'}")
+        migrate(engine)
+        self.ledger = Ledger(engine)
+        self._pending: list[tuple[int, Envelope]] = []
+        self._pending_time = 0
+
+    def feed(self, leaf: int, envelope: Envelope) -> None:
+        """The envelope logged at ``leaf`` (leaves in increasing order; missing ones are simply absent)."""
+        when = self.logged_time(leaf, envelope)
+        pending = self._pending
+        if pending and (
+            when != self._pending_time or leaf != pending[-1][0] + 1 or len(pending) >= REPLAY_BATCH
+        ):
+            self._flush()
+        if not self._pending:
+            self._pending_time = when
+        self._pending.append((leaf, envelope))
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        refusals = self.ledger.replay_logged(self._pending, now_ns=self._pending_time)
+        self.accepted += len(self._pending) - len(refusals)
+        for leaf, error in refusals:
+            self.faults.add(
+                "audit.replay_refused",
+                f"leaf {leaf}: the rules refuse this logged event: {error.code}: {error.message}",
+                leaf=leaf,
+                rule=error.code,
+            )
+        self._pending = []
+
+    def compare(self, conn: Connection) -> None:
+        """Name every difference between the state tables read through ``conn`` and the replayed state."""
+        self._flush()
+        with self.ledger.engine.connect() as mine:
+            replayed = snapshot(mine)
+        for difference in differences(snapshot(conn), replayed):
+            self.faults.add(
+                f"audit.state_{difference.kind}",
+                difference.describe("stored", "replayed"),
+                table=difference.table,
+                row=difference.row,
+            )
+
+    def conclude(self, report: AuditReport) -> AuditReport:
+        """The audit's report with the replay's findings added after its own."""
+        self._flush()
+        return replace(
+            report,
+            faults=(*report.faults, *self.faults.kept),
+            fault_count=report.fault_count + self.faults.count,
+            replayed=self.accepted,
+        )
+
+    def close(self) -> None:
+        """Drop the temporary database."""
+        self.ledger.close()
+        self._directory.cleanup()
