@@ -204,10 +204,19 @@ def audit(
     opaque: Annotated[
         bool, typer.Option("--opaque", help="Entries are opaque bytes: Merkle and checkpoint checks only.")
     ] = False,
+    replay: Annotated[
+        bool,
+        typer.Option(
+            "--replay",
+            help="Also check every event again with the rules, from the log alone; on --db compare the "
+            "state tables with the replayed state.",
+        ),
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
     """Recompute every leaf, tile and checkpoint root of the log from its entries, check every checkpoint's
-    signature and every envelope's; exit 1 on any fault, naming the first bad leaf or checkpoint."""
+    signature and every envelope's (with --replay, every rule too); exit 1 on any fault, naming the first
+    bad leaf or checkpoint."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from adamas.ledger.audit import audit as run_audit
@@ -224,10 +233,10 @@ def audit(
 
         try:
             if tiles is not None:
-                report = run_audit(tiles=tiles, vkey=key, opaque=opaque, progress=advance)
+                report = run_audit(tiles=tiles, vkey=key, opaque=opaque, replay=replay, progress=advance)
             else:
                 url = db or os.environ.get("ADAMAS_DB") or DEFAULT_DB
-                report = run_audit(db=url, vkey=key, opaque=opaque, progress=advance)
+                report = run_audit(db=url, vkey=key, opaque=opaque, replay=replay, progress=advance)
         except AdamasError as exc:
             fail(exc)
     if json_:
@@ -236,6 +245,7 @@ def audit(
         out.print(
             f"{report.source}: {report.size} leaves, {report.tiles} tiles, {report.checkpoints} checkpoints, "
             f"{report.envelopes} envelope signatures checked; origin {report.origin}"
+            + ("" if report.replayed is None else f"; {report.replayed} events replayed by the rules")
         )
     if not report.ok:
         for fault in report.faults[:10]:

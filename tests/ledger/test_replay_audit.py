@@ -1,0 +1,143 @@
+"""``adamas audit --replay``: the rules checked again from the log alone, and the state tables compared.
+
+Issue 8's attacks, on both backends: a state row edited behind the ledger's back (the lot's "new holder"
+then ships it), a deleted leaf, a voided certificate revived in its table. Each is named by the replay,
+where the plain audit (which checks only that the log is append-only) passes or names less.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, update
+from typer.testing import CliRunner
+
+from adamas import Ledger, audit
+from adamas.cli import app
+from adamas.sim import World, demo_world
+from adamas.store import schema
+from conftest import basic_world
+
+
+def _submit(ledger: Ledger, events: list[Any]) -> None:
+    outcomes = ledger.submit(events)
+    assert all(o.status == "accepted" for o in outcomes), [o.to_json() for o in outcomes if not o.ok]
+
+
+def _faults(report: Any) -> list[tuple[str, Any, Any, Any, Any]]:
+    return [(f.code, f.leaf, f.rule, f.table, f.row) for f in report.faults]
+
+
+def test_an_honest_ledger_replays_clean_from_the_database_and_from_its_tiles(
+    db_url: str, open_ledger: Callable[[str], Ledger], tmp_path: Path
+) -> None:
+    world, _ = demo_world()
+    ledger = open_ledger(db_url)
+    _submit(ledger, world.events)
+    ledger.export_tiles(tmp_path / "tiles")
+    report = audit(db=db_url, replay=True)
+    assert report.ok, report.to_json()
+    assert report.replayed == len(world.events)
+    mirror = audit(tiles=tmp_path / "tiles", vkey=ledger.vkey, replay=True)
+    assert mirror.ok, mirror.to_json()
+    assert mirror.replayed == len(world.events)
+
+
+def _held_lot_world() -> World:
+    world = basic_world()
+    world.produce("miner", "LOT-EDITED", "mine-a", "10.00", stones=5, value="1000.00")
+    return world
+
+
+def test_an_edited_holder_who_ships_is_named_by_the_replay(
+    db_url: str, open_ledger: Callable[[str], Ledger], tmp_path: Path
+) -> None:
+    world = _held_lot_world()
+    ledger = open_ledger(db_url)
+    _submit(ledger, world.events)
+    with ledger.engine.begin() as conn:
+        conn.execute(update(schema.lots).where(schema.lots.c.id == "LOT-EDITED").values(holder="trader"))
+    # The ledger trusts its tables: the "new holder" ships the lot, and the plain audit sees nothing wrong.
+    world.ship("trader", "shp-stolen", ["LOT-EDITED"], "cutter")
+    _submit(ledger, world.events[-1:])
+    shipped_at = ledger.size - 1
+    assert audit(db=db_url).ok
+    report = audit(db=db_url, replay=True)
+    faults = _faults(report)
+    assert faults[0] == ("audit.replay_refused", shipped_at, "custody.not_holder", None, None)
+    assert ("audit.state_differs", None, None, "lots", "LOT-EDITED") in faults
+    assert ("audit.state_extra", None, None, "shipments", "shp-stolen") in faults
+    assert report.replayed == shipped_at
+    # A monitor with nothing but the mirror and the vkey names the same leaf.
+    ledger.export_tiles(tmp_path / "tiles")
+    mirror = audit(tiles=tmp_path / "tiles", vkey=ledger.vkey, replay=True)
+    assert _faults(mirror) == [("audit.replay_refused", shipped_at, "custody.not_holder", None, None)]
+    # And the command line says so, exit status 1.
+    result = CliRunner().invoke(app, ["audit", "--db", db_url, "--replay", "--json"])
+    assert result.exit_code == 1, result.output
+    printed = json.loads(result.stdout)
+    assert printed["faults"][0]["leaf"] == shipped_at
+    assert printed["faults"][0]["rule"] == "custody.not_holder"
+    result = CliRunner().invoke(app, ["audit", "--db", db_url, "--replay"])
+    assert result.exit_code == 1
+    assert f"leaf {shipped_at}: the rules refuse this logged event: custody.not_holder" in result.output
+    assert "lots row LOT-EDITED: holder is 'trader' in the stored state, 'miner' in the replayed" in (
+        result.output.replace("\n", "")
+    )
+
+
+def test_a_deleted_leaf_is_named_by_the_replay(db_url: str, open_ledger: Callable[[str], Ledger]) -> None:
+    world = _held_lot_world()
+    world.ship("miner", "shp-1", ["LOT-EDITED"], "trader")
+    ledger = open_ledger(db_url)
+    _submit(ledger, world.events)
+    registered = len(world.events) - 2
+    with ledger.engine.begin() as conn:
+        conn.execute(delete(schema.events).where(schema.events.c.seq == registered))
+    report = audit(db=db_url, replay=True)
+    faults = _faults(report)
+    assert faults[0][:2] == ("audit.leaf_missing", registered)
+    # Without the lot's registration its shipment breaks the rules, and the stored lot has no event.
+    assert ("audit.replay_refused", registered + 1, "custody.unknown_lot", None, None) in faults
+    assert ("audit.state_extra", None, None, "lots", "LOT-EDITED") in faults
+
+
+def _voided_certificate_world() -> tuple[World, str]:
+    world = basic_world()
+    world.produce("miner", "LOT-CERT", "mine-a", "10.00", stones=5, value="1000.00")
+    number = world.issue_certificate(
+        "bw-authority",
+        "BW-2026-000777",
+        exporter="miner",
+        importer="be-importer",
+        exporting="BW",
+        importing="BE",
+        lots=["LOT-CERT"],
+        carats="10.00",
+        origin={"BW": "10.00"},
+        value="1000.00",
+        shipment="shp-cert",
+    )
+    world.sign("bw-authority", "certificate.void", number=number, reason="issued in error")
+    return world, number
+
+
+def test_a_voided_certificate_revived_in_its_table_is_named_by_the_replay(
+    db_url: str, open_ledger: Callable[[str], Ledger]
+) -> None:
+    world, number = _voided_certificate_world()
+    ledger = open_ledger(db_url)
+    _submit(ledger, world.events)
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            update(schema.certificates).where(schema.certificates.c.id == number).values(void_event=None)
+        )
+    report = audit(db=db_url, replay=True)
+    assert [(f.code, f.table, f.row) for f in report.faults] == [
+        ("audit.state_differs", "certificates", number)
+    ]
+    assert "void_event is None in the stored state" in report.faults[0].message
