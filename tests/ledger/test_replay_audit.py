@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, select, update
 from typer.testing import CliRunner
 
-from adamas import Ledger, audit
+from adamas import Ledger, StorageError, audit
 from adamas.cli import app
+from adamas.log import leaf_hash
+from adamas.model.events import parse_envelope
 from adamas.sim import World, demo_world
 from adamas.store import schema
 from conftest import basic_world
@@ -141,3 +143,72 @@ def test_a_voided_certificate_revived_in_its_table_is_named_by_the_replay(
         ("audit.state_differs", "certificates", number)
     ]
     assert "void_event is None in the stored state" in report.faults[0].message
+
+
+# --- rebuild ---------------------------------------------------------------------------------------------
+
+
+def _rows(ledger: Ledger) -> dict[str, list[Any]]:
+    with ledger.engine.connect() as conn:
+        return {
+            t.name: sorted(map(tuple, conn.execute(select(t)).all())) for t in schema.metadata.sorted_tables
+        }
+
+
+@pytest.mark.parametrize("tampering", ["deleted_leaf", "extra_leaf"])
+def test_rebuild_refuses_a_log_with_a_missing_or_extra_leaf(
+    db_url: str, open_ledger: Callable[[str], Ledger], tampering: str
+) -> None:
+    world = _held_lot_world()
+    world.ship("miner", "shp-1", ["LOT-EDITED"], "trader")
+    ledger = open_ledger(db_url)
+    _submit(ledger, world.events[:-1])
+    size = ledger.size
+    with ledger.engine.begin() as conn:
+        if tampering == "deleted_leaf":
+            conn.execute(delete(schema.events).where(schema.events.c.seq == 3))
+        else:
+            envelope = parse_envelope(world.events[-1])
+            conn.execute(
+                insert(schema.events).values(
+                    seq=size,
+                    event_id=envelope.event.id,
+                    type=envelope.event.type,
+                    actor=envelope.event.actor,
+                    key_id=envelope.event.key,
+                    time_ns=envelope.event.time_ns,
+                    envelope=envelope.leaf,
+                    leaf_hash=leaf_hash(envelope.leaf),
+                )
+            )
+    before = _rows(ledger)
+    with pytest.raises(StorageError) as caught:
+        ledger.rebuild()
+    assert caught.value.code == "rebuild.log_mismatch"
+    assert caught.value.context["index"] == (3 if tampering == "deleted_leaf" else size)
+    assert _rows(ledger) == before
+    result = CliRunner().invoke(app, ["rebuild", "--db", db_url])
+    assert result.exit_code == 1
+    assert "error: rebuild.log_mismatch" in result.output
+
+
+def test_rebuild_reports_the_differences_it_repairs(
+    db_url: str, open_ledger: Callable[[str], Ledger]
+) -> None:
+    world = _held_lot_world()
+    ledger = open_ledger(db_url)
+    _submit(ledger, world.events)
+    with ledger.engine.begin() as conn:
+        conn.execute(update(schema.lots).where(schema.lots.c.id == "LOT-EDITED").values(holder="trader"))
+        conn.execute(delete(schema.sites).where(schema.sites.c.id == "vault-1"))
+    result = CliRunner().invoke(app, ["rebuild", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed == {
+        "replayed": len(world.events),
+        "repaired": [
+            "sites row vault-1 is in the rebuilt state but not in the stored",
+            "lots row LOT-EDITED: holder is 'trader' in the stored state, 'miner' in the rebuilt",
+        ],
+    }
+    assert audit(db=db_url, replay=True).ok

@@ -191,6 +191,7 @@ def receipt_verify(
 
 @app.command()
 def audit(
+    *,
     db: Annotated[
         str | None,
         typer.Option(

@@ -24,10 +24,12 @@ from adamas.ledger.batch import BatchState, Registry
 from adamas.ledger.export import TilesExport, export_tiles
 from adamas.ledger.outcome import Outcome
 from adamas.ledger.receipts import Receipt
+from adamas.ledger.state_diff import StateDifference, differences, snapshot
 from adamas.ledger.transparency import Logged, TransparencyLog
 from adamas.ledger.verify import SignatureVerifier, VerifyWorker
 from adamas.ledger.views import Evidence, HistoryEntry, LotView, Trace
 from adamas.log import consistency_proof, inclusion_proof, leaf_hash
+from adamas.log.tiles import TILE_WIDTH
 from adamas.model.events import Envelope, parse_body, parse_envelope
 from adamas.model.rules import apply, authenticate
 from adamas.model.values import format_time_ns
@@ -35,7 +37,7 @@ from adamas.store import schema
 from adamas.store.bulk import insert_rows
 from adamas.store.database import HEAD, begin_write, is_initialized, migrate, open_engine
 from adamas.store.rows import load
-from adamas.store.tree import StoredHashReader
+from adamas.store.tree import StoredHashReader, decode_tile
 
 __all__ = ["Ledger", "Mode"]
 
@@ -457,18 +459,30 @@ class Ledger:
 
     # --- rebuild ------------------------------------------------------------------------------------------
 
-    def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> int:
+    def rebuild(
+        self,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        on_repair: Callable[[StateDifference], None] | None = None,
+    ) -> int:
         """Recompute every state table from the stored events alone; return how many events were replayed.
 
-        Every event is checked again on the way; one that its predecessors no longer allow means the stored
-        events were altered, and the rebuild stops with a ``StorageError`` naming it.
+        The stored events must be the log's leaves, one for one: a missing or extra leaf, or an event whose
+        leaf hash is not the tree's, is refused (``rebuild.log_mismatch``) before anything changes. Every
+        event is checked again on the way; one that its predecessors no longer allow means the stored events
+        were altered, and the rebuild stops with a ``StorageError`` naming it. ``on_repair`` is told every
+        difference between the state tables before and after (what the rebuild repaired).
         """
-        total = self.size
         self._registry = None
         try:
             with begin_write(self._engine) as conn:
-                self._lock_head(conn)
+                total = self._lock_head(conn)
+                _check_leaves(conn, total)
+                before = snapshot(conn) if on_repair is not None else None
                 self._replay_all(conn, total, self._corrections(conn, total), progress=progress)
+                if before is not None and on_repair is not None:
+                    for difference in differences(before, snapshot(conn)):
+                        on_repair(difference)
         except SQLAlchemyError as exc:
             raise StorageError(f"rebuild failed: {exc.__class__.__name__}: {exc}") from exc
         return total
@@ -685,3 +699,54 @@ def _repeated(envelope: Envelope) -> AdamasError:
     return ConflictError(
         f"event id {envelope.event.id} is logged twice", code="event.duplicate_id", field="id"
     )
+
+
+def _check_leaves(conn: Connection, size: int) -> None:
+    """Refuse unless the stored events are leaves ``0..size-1`` exactly, each hashing to the tree's leaf."""
+    table = schema.events
+    present = conn.execute(select(table.c.seq).where(table.c.seq < size).order_by(table.c.seq)).scalars()
+    missing: list[int] = []
+    expected = 0
+    for seq in present:
+        missing.extend(range(expected, min(seq, expected + 10)))
+        expected = seq + 1
+    missing.extend(range(expected, min(size, expected + 10)))
+    extra = list(conn.execute(select(table.c.seq).where(table.c.seq >= size).limit(10)).scalars())
+    if missing or extra:
+        raise StorageError(
+            "the stored events are not the log's leaves: "
+            + "; ".join(
+                part
+                for part in (
+                    f"leaves missing: {', '.join(map(str, missing[:10]))}" if missing else "",
+                    f"events beyond the log's {size} leaves: {', '.join(map(str, extra))}" if extra else "",
+                )
+                if part
+            ),
+            code="rebuild.log_mismatch",
+            index=(missing or extra)[0],
+        )
+    tiles = schema.log_tiles
+    step = 4 * TILE_WIDTH
+    for start in range(0, size, step):
+        stop = min(size, start + step)
+        rows = conn.execute(
+            select(tiles.c.idx, tiles.c.width, tiles.c.hashes).where(
+                tiles.c.level == 0, tiles.c.idx >= start // TILE_WIDTH, tiles.c.idx < -(-stop // TILE_WIDTH)
+            )
+        ).all()
+        tree = {
+            row.idx * TILE_WIDTH + slot: digest
+            for row in rows
+            for slot, digest in enumerate(decode_tile(row.width, bytes(row.hashes))[0])
+        }
+        for row in conn.execute(
+            select(table.c.seq, table.c.envelope).where(table.c.seq >= start, table.c.seq < stop)
+        ):
+            if tree.get(row.seq) != leaf_hash(bytes(row.envelope)):
+                raise StorageError(
+                    f"the stored event at leaf {row.seq} is not the log's leaf {row.seq} (its hash differs "
+                    "from the tree's)",
+                    code="rebuild.log_mismatch",
+                    index=row.seq,
+                )
