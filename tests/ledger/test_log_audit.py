@@ -414,7 +414,7 @@ def test_the_tile_worker_encodes_tiles_as_the_store_does() -> None:
     import io
     import struct
 
-    from adamas.ledger import audit_db, audit_tiles, audit_tree
+    from adamas.ledger import audit_tree
     from adamas.ledger.audit_worker import READY, serve
     from adamas.store.tree import encode_tile, tile_parts
 
@@ -438,7 +438,7 @@ def test_the_audit_finds_the_same_with_the_tile_worker(
     ledger_db: tuple[str, Engine, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tamper: str
 ) -> None:
     from adamas import Ledger
-    from adamas.ledger import audit_db, audit_tiles, audit_tree
+    from adamas.ledger import audit_db, audit_tiles
 
     url, engine, vkey = ledger_db
     with engine.begin() as conn:
