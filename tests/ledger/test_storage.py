@@ -124,8 +124,8 @@ def opened_engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Engine]]:
     a refused open leaves behind cannot surface later as another test's ``ResourceWarning``."""
     engines: list[Engine] = []
 
-    def recording_open_engine(url: str) -> Engine:
-        engine = open_engine(url)
+    def recording_open_engine(url: str, *, read_only: bool = False) -> Engine:
+        engine = open_engine(url, read_only=read_only)
         engines.append(engine)
         return engine
 

@@ -43,6 +43,14 @@ def open_ledger(db: str) -> Ledger:
         fail(exc)
 
 
+def open_reader(db: str) -> Ledger:
+    """A ledger opened for a command that only reads: it creates, migrates and signs nothing."""
+    try:
+        return Ledger.open(db, read_only=True)
+    except AdamasError as exc:
+        fail(exc)
+
+
 def print_json(value: Any) -> None:
     out.print_json(data=value) if out.is_terminal else sys.stdout.write(json.dumps(value) + "\n")
 

@@ -18,7 +18,7 @@ from adamas.cli._common import (
     JsonOption,
     err,
     fail,
-    open_ledger,
+    open_reader,
     out,
     print_json,
     read_text,
@@ -38,7 +38,7 @@ def _write_hashes(hashes: list[bytes]) -> None:
 @log_app.command("key")
 def log_key(db: DbOption = DEFAULT_DB) -> None:
     """Print the log's public key (a C2SP signed-note vkey): all a verifier needs to trust."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         vkey = ledger.vkey
     sys.stdout.write(vkey + "\n")
 
@@ -51,7 +51,7 @@ def log_checkpoint(
     ] = None,
 ) -> None:
     """Print the newest signed checkpoint (C2SP tlog-checkpoint note), verbatim."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             note = ledger.checkpoint(size=size)
         except AdamasError as exc:
@@ -66,7 +66,7 @@ def log_prove(
     size: Annotated[int | None, typer.Option(help="Tree size [default: the newest checkpoint's].")] = None,
 ) -> None:
     """Print the inclusion proof of leaf INDEX, one base64 hash per line, leaf side first."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             proof = ledger.prove(index, size=size)
         except AdamasError as exc:
@@ -83,7 +83,7 @@ def log_consistency(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Print the consistency proof from tree size OLD to NEW, one base64 hash per line."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             proof = ledger.consistency(old, new)
         except AdamasError as exc:
@@ -101,7 +101,7 @@ def log_export_tiles(
     """Write the log as C2SP tlog-tiles: checkpoint, checkpoints/, tile/<L>/<N>, tile/entries/<N>."""
     from rich.progress import Progress
 
-    with open_ledger(db) as ledger, Progress(console=err, transient=True) as progress:
+    with open_reader(db) as ledger, Progress(console=err, transient=True) as progress:
         task = progress.add_task("exporting entries", total=ledger.size)
         try:
             summary = ledger.export_tiles(

@@ -14,7 +14,7 @@ from adamas.cli._common import (
     DbOption,
     JsonOption,
     fail,
-    open_ledger,
+    open_reader,
     out,
     print_json,
 )
@@ -47,7 +47,7 @@ def lot_table(view: LotView) -> Table:
 @lot_app.command("show")
 def lot_show(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> None:
     """The current state of a lot: kind, carats, holder, state and origin."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             view = ledger.lot(lot)
         except AdamasError as exc:
@@ -61,7 +61,7 @@ def lot_show(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> 
 @lot_app.command("history")
 def lot_history(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> None:
     """Every event that touched a lot, oldest first."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             entries = ledger.history(lot)
         except AdamasError as exc:
@@ -114,7 +114,7 @@ def trace(
     json_: JsonOption = False,
 ) -> None:
     """The lineage of a lot: back to every mine it came from (or --forward to every descendant)."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             result = ledger.trace(lot, direction="forward" if forward else "backward")
         except AdamasError as exc:

@@ -25,17 +25,25 @@ from adamas.ledger.export import TilesExport, export_tiles
 from adamas.ledger.outcome import Outcome
 from adamas.ledger.receipts import Receipt
 from adamas.ledger.state_diff import StateDifference, differences, snapshot
-from adamas.ledger.transparency import Logged, TransparencyLog
+from adamas.ledger.transparency import META_SKEY, Logged, TransparencyLog
 from adamas.ledger.verify import SignatureVerifier, VerifyWorker
 from adamas.ledger.views import Evidence, HistoryEntry, LotView, Trace
-from adamas.log import consistency_proof, inclusion_proof, leaf_hash
+from adamas.log import Signer, consistency_proof, inclusion_proof, leaf_hash
 from adamas.log.tiles import TILE_WIDTH
 from adamas.model.events import Envelope, parse_body, parse_envelope
 from adamas.model.rules import apply, authenticate
 from adamas.model.values import format_time_ns
 from adamas.store import schema
 from adamas.store.bulk import insert_rows
-from adamas.store.database import HEAD, begin_write, is_initialized, migrate, open_engine
+from adamas.store.database import (
+    HEAD,
+    begin_write,
+    is_initialized,
+    meta_int,
+    migrate,
+    open_engine,
+    read_meta,
+)
 from adamas.store.rows import load
 from adamas.store.tree import StoredHashReader, decode_tile
 
@@ -54,10 +62,16 @@ class Ledger:
     """An Adamas ledger in a SQLite or PostgreSQL database."""
 
     def __init__(
-        self, engine: Engine, *, clock: Clock | None = None, log: TransparencyLog | None = None
+        self,
+        engine: Engine,
+        *,
+        clock: Clock | None = None,
+        log: TransparencyLog | None = None,
+        read_only: bool = False,
     ) -> None:
         self._engine = engine
         self._log = log
+        self._read_only = read_only
         self._clock: Clock = clock or time.time_ns
         self._pool: VerifyWorker | None = None
         self._public_keys: dict[str, bytes] = {}
@@ -67,21 +81,38 @@ class Ledger:
 
     @classmethod
     def open(
-        cls, url: str, *, create: bool = False, clock: Clock | None = None, origin: str | None = None
+        cls,
+        url: str,
+        *,
+        create: bool = False,
+        clock: Clock | None = None,
+        origin: str | None = None,
+        read_only: bool = False,
     ) -> Ledger:
         """Open a ledger (migrating an older schema); ``create`` makes an empty one, awaiting its genesis.
 
         A ledger without a log key gets one here, for ``origin`` (default ``adamas.local/<random>``).
+        ``read_only``: for commands that only read: nothing is created, migrated or signed (a missing SQLite
+        file stays missing; a ledger needing a migration or a log key is refused).
         """
-        engine = open_engine(url)
-        if not create and not is_initialized(engine):
+        engine = open_engine(url, read_only=read_only and not create)
+        initialized = is_initialized(engine)
+        if not create and not initialized:
             engine.dispose()
             raise NotFoundError(
                 f"no Adamas ledger at {url}; create one with `adamas init`",
                 code="ledger.not_found",
                 field="db",
             )
+        if read_only and not create:
+            try:
+                return cls(engine, clock=clock, log=_stored_log(engine, url), read_only=True)
+            except AdamasError:
+                engine.dispose()
+                raise
         try:
+            if initialized:
+                _stored_head(engine, url)
             migrate(engine)
             log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or time.time_ns)())
         except AdamasError:
@@ -148,8 +179,8 @@ class Ledger:
     def size(self) -> int:
         """Number of events in the log."""
         with self._connect() as conn:
-            return int(
-                conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one()
+            return meta_int(
+                conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar(), HEAD
             )
 
     # --- ingest -------------------------------------------------------------------------------------------
@@ -160,6 +191,8 @@ class Ledger:
         ``atomic``: all or nothing; any refusal leaves the ledger as it was. ``proceed``: valid envelopes
         are kept and each refusal reported.
         """
+        if self._read_only:
+            raise InputError("this ledger was opened read-only", code="ledger.read_only", field="db")
         if mode not in ("atomic", "proceed"):
             raise InputError(
                 f"mode must be atomic or proceed, not {mode!r}", code="submit.bad_mode", field="mode"
@@ -262,7 +295,7 @@ class Ledger:
     def _lock_head(self, conn: Connection) -> int:
         """Take the sequencer lock (the head row) and return the next leaf index."""
         stmt = select(schema.meta.c.value).where(schema.meta.c.name == HEAD).with_for_update()
-        return int(conn.execute(stmt).scalar_one())
+        return meta_int(conn.execute(stmt).scalar(), HEAD)
 
     def _check(
         self,
@@ -592,6 +625,8 @@ class Ledger:
     def log(self) -> TransparencyLog:
         """The ledger's transparency log (key, checkpoints); created on first use if the ledger has none."""
         if self._log is None:
+            if self._read_only:
+                raise NotFoundError("this ledger has no log key yet", code="log.no_key", field="db")
             self._log = TransparencyLog.ensure(self._engine, origin=None, now_ns=self._clock())
         return self._log
 
@@ -750,3 +785,28 @@ def _check_leaves(conn: Connection, size: int) -> None:
                     code="rebuild.log_mismatch",
                     index=row.seq,
                 )
+
+
+def _stored_head(engine: Engine, url: str) -> dict[str, str]:
+    """The meta rows, once the head row is known to hold a number (a corrupted one is refused)."""
+    try:
+        info = read_meta(engine)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot read {url}: {exc.__class__.__name__}: {exc}") from exc
+    meta_int(info.get(HEAD), HEAD)
+    return info
+
+
+def _stored_log(engine: Engine, url: str) -> TransparencyLog | None:
+    """The log as stored, for a read-only ledger: no key is made and no checkpoint signed."""
+    info = _stored_head(engine, url)
+    version = meta_int(info.get("schema_version"), "schema_version")
+    if version != schema.SCHEMA_VERSION:
+        raise StorageError(
+            f"{url} has schema version {version}; open it once with a command that writes (adamas rebuild) "
+            f"to bring it to version {schema.SCHEMA_VERSION}",
+            code="storage.needs_migration",
+            field="db",
+        )
+    skey = info.get(META_SKEY)
+    return TransparencyLog(Signer.from_skey(skey)) if skey is not None else None

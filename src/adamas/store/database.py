@@ -26,6 +26,7 @@ __all__ = [
     "WRITE_OPTION",
     "begin_write",
     "is_initialized",
+    "meta_int",
     "migrate",
     "normalize_url",
     "open_engine",
@@ -48,7 +49,7 @@ def _add_the_log(conn: Connection) -> None:
     for table in LOG_TABLES:
         table.create(conn, checkfirst=True)
     size = backfill(conn)
-    head = int(conn.execute(select(meta.c.value).where(meta.c.name == HEAD)).scalar_one())
+    head = meta_int(conn.execute(select(meta.c.value).where(meta.c.name == HEAD)).scalar(), HEAD)
     if head != size:
         raise StorageError(
             f"the ledger's head says {head} events, the stored events number {size}",
@@ -60,6 +61,17 @@ def _add_the_log(conn: Connection) -> None:
 
 # Each entry upgrades a schema from version N to N + 1, inside the migration's one transaction.
 MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {1: _add_the_log}
+
+
+def meta_int(value: str | None, name: str) -> int:
+    """The number an ``adamas_meta`` row holds; a corrupted row is a ``StorageError``, not a traceback."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise StorageError(
+            f"the ledger's {name} row is missing or corrupted ({value!r})",
+            code="storage.corrupt_meta",
+            field=name,
+        )
+    return int(value)
 
 
 def normalize_url(url: str) -> str:
@@ -162,7 +174,7 @@ def migrate(engine: Engine) -> None:
                     [{"name": "schema_version", "value": str(SCHEMA_VERSION)}, {"name": HEAD, "value": "0"}],
                 )
             return
-        version = int(read_meta(engine).get("schema_version", "0"))
+        version = meta_int(read_meta(engine).get("schema_version", "0"), "schema_version")
         if version > SCHEMA_VERSION:
             raise StorageError(
                 f"this database has schema version {version}; this Adamas knows up to {SCHEMA_VERSION}. "
