@@ -30,7 +30,7 @@ from adamas.ledger.transparency import META_ORIGIN, META_SKEY
 from adamas.log import Signer, Tile, Verifier
 from adamas.log.tiles import TILE_WIDTH
 from adamas.model.events import Envelope
-from adamas.store.database import HEAD, open_engine
+from adamas.store.database import HEAD, meta_int, open_engine
 from adamas.store.schema import SCHEMA_VERSION, events, log_checkpoints, log_tiles, meta
 from adamas.store.tree import PARTS, decode_tile
 
@@ -99,11 +99,20 @@ class DatabaseAudit:
         verifier = self.verifier or own
         if own.vkey != verifier.vkey:
             self.faults.add("audit.log_key", "the database's log key is not the vkey given")
-        size = _head(info.get(HEAD))
+        size = meta_int(info.get(HEAD), HEAD)
         notes = [
             (int(row.size), str(row.size), str(row.note).encode("utf-8"))
             for row in conn.execute(select(log_checkpoints.c.size, log_checkpoints.c.note).order_by("size"))
         ]
+        # A head beyond every stored event and checkpoint is a corrupted head: audit what is stored.
+        highest = conn.execute(select(func.max(events.c.seq))).scalar()
+        stored = max(0 if highest is None else int(highest) + 1, max((n[0] for n in notes), default=0))
+        if size > stored:
+            self.faults.add(
+                "audit.size",
+                f"the ledger's head says {size} leaves, but nothing is stored beyond leaf {stored - 1}",
+            )
+            size = stored
         checkpoints, origin = open_checkpoints(notes, verifier, info.get(META_ORIGIN), self.faults, size)
         if size and (not checkpoints.sizes or checkpoints.sizes[-1] != size):
             self.faults.defer(
@@ -328,12 +337,3 @@ def _event_reader(conn: Connection) -> Callable[[int, int], list[tuple[bytes, by
         return rows
 
     return read
-
-
-def _head(value: str | None) -> int:
-    """The stored head, which a corrupted meta row must not turn into a traceback."""
-    if value is None or not value.isdigit():
-        raise StorageError(
-            f"the ledger's head row is corrupted ({value!r})", code="storage.corrupt_meta", field="head"
-        )
-    return int(value)

@@ -98,14 +98,19 @@ def open_engine(url: str, *, read_only: bool = False) -> Engine:
     created, so that a command that only reads never leaves a database behind.
     """
     url = normalize_url(url)
-    if read_only:
-        _exists(url)
     try:
-        return _create(url)
+        engine = _create(url)
     except (ArgumentError, ImportError) as exc:  # an unknown or uninstalled driver
         raise InputError(
             f"cannot use the database driver of {url!r}: {exc}", code="storage.bad_url", field="db"
         ) from exc
+    if read_only:
+        try:
+            _exists(url)
+        except NotFoundError:
+            engine.dispose()
+            raise
+    return engine
 
 
 def _exists(url: str) -> None:
