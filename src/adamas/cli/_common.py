@@ -13,6 +13,7 @@ from rich.console import Console
 
 from adamas.errors import AdamasError, InputError
 from adamas.ledger import Ledger
+from adamas.model.events import check_depth
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -65,7 +66,11 @@ def read_text(source: str) -> str:
 
 
 def read_bodies(text: str) -> Iterator[dict[str, Any]]:
-    """A JSON object, a JSON array of objects, or JSON lines."""
+    """A JSON object, a JSON array of objects, or JSON lines (none nested deeper than ``MAX_DEPTH``)."""
+    try:
+        check_depth(text.encode("utf-8", "surrogatepass"))
+    except AdamasError as exc:
+        fail(exc)
     try:
         whole = json.loads(text)
     except json.JSONDecodeError:

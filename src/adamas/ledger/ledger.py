@@ -47,7 +47,7 @@ from adamas.store.database import (
 from adamas.store.rows import load
 from adamas.store.tree import StoredHashReader, decode_tile
 
-__all__ = ["Ledger", "Mode"]
+__all__ = ["MAX_BATCH", "Ledger", "Mode"]
 
 Mode = Literal["atomic", "proceed"]
 Clock = Callable[[], int]
@@ -55,6 +55,8 @@ PARALLEL_VERIFY_MIN: Final = 64
 VERIFY_THREADS: Final = 2
 VERIFY_CHUNK: Final = 100
 REPLAY_CHUNK: Final = 1000
+MAX_BATCH: Final = 100_000
+"""The most envelopes one batch may hold (docs/limits.md); a larger one is refused whole."""
 RawEnvelope = bytes | str | dict[str, Any]
 
 
@@ -204,6 +206,10 @@ class Ledger:
         verifier = self._verifier()
         parsed: list[Envelope | AdamasError] = []
         for raw in envelopes:
+            if len(parsed) == MAX_BATCH:
+                raise InputError(
+                    f"a batch holds at most {MAX_BATCH} envelopes", code="batch.too_large", field="envelopes"
+                )
             try:
                 envelope = parse_envelope(raw)
             except AdamasError as exc:
