@@ -15,45 +15,17 @@ from sqlalchemy import delete, select, update
 
 from adamas import Ledger, NotFoundError
 from adamas.ledger.certificate_check import verify_certificate
-from adamas.log import leaf_hash
 from adamas.model.events import parse_envelope
 from adamas.model.values import parse_time
 from adamas.sim import World, demo_world
 from adamas.store import schema
-from adamas.store.database import HEAD, begin_write
-from conftest import basic_world, fixed_clock
+from conftest import basic_world
+from log_helpers import log_behind_the_rules
 
 NUMBER = "BW-2026-000042"
 CERT = "BW-2026-000777"
 DAY = 86_400 * 1_000_000_000
 ISSUED_NOW = parse_time("2026-03-01T12:00:00Z", "now")
-
-
-def log_behind_the_rules(ledger: Ledger, envelopes: Sequence[dict[str, Any]]) -> None:
-    """Log signed envelopes without checking any rule: rows, leaves and a checkpoint, all consistent."""
-    with begin_write(ledger.engine) as conn:
-        head = int(conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one())
-        hashes = []
-        for offset, raw in enumerate(envelopes):
-            envelope = parse_envelope(raw)
-            event = envelope.event
-            hashes.append(leaf_hash(envelope.leaf))
-            conn.execute(
-                schema.events.insert().values(
-                    seq=head + offset,
-                    event_id=event.id,
-                    type=event.type,
-                    actor=event.actor,
-                    key_id=event.key,
-                    time_ns=event.time_ns,
-                    envelope=envelope.leaf,
-                    leaf_hash=hashes[-1],
-                )
-            )
-        conn.execute(
-            update(schema.meta).where(schema.meta.c.name == HEAD).values(value=str(head + len(envelopes)))
-        )
-        ledger.log.append(conn, head, hashes, now_ns=fixed_clock())
 
 
 def _submit(ledger: Ledger, events: Sequence[dict[str, Any]]) -> None:
