@@ -155,3 +155,26 @@ def test_a_corrupted_head_row_refuses_a_submission_on_both_backends(
     assert caught.value.code == "storage.corrupt_meta"
     with ledger.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(schema.events)).scalar_one() == 3
+
+
+@pytest.mark.parametrize(
+    ("row", "value", "code"),
+    [("log_skey", "garbage", "storage.corrupt_meta"), ("schema_version", "two", "storage.corrupt_meta")],
+)
+@pytest.mark.parametrize("command", [["log", "key"], ["lot", "show", "X"], ["rebuild"], ["audit"]])
+def test_a_corrupted_meta_row_is_an_error_with_a_code(
+    tmp_path: Path, row: str, value: str, code: str, command: list[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    with Ledger.open(url, create=True) as ledger:
+        world, _ = demo_world()
+        assert all(o.ok for o in ledger.submit(world.events[:3]))
+        with ledger.engine.begin() as conn:
+            conn.execute(update(schema.meta).where(schema.meta.c.name == row).values(value=value))
+    result = runner.invoke(app, [*command, "--db", url])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    if command != ["audit"] or row == "log_skey":
+        assert f"error: {code}" in result.output
+    else:
+        assert "error: audit.source" in result.output

@@ -12,7 +12,7 @@ from typing import Protocol
 from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from adamas.errors import StorageError
+from adamas.errors import AdamasError, StorageError
 from adamas.ledger.audit_envelopes import EnvelopeCheck
 from adamas.ledger.audit_faults import AuditReport, Faults, Progress
 from adamas.ledger.audit_tree import (
@@ -95,7 +95,12 @@ class DatabaseAudit:
                 "(open it with adamas first)",
                 code="audit.source",
             )
-        own = Signer.from_skey(info[META_SKEY]).verifier
+        try:
+            own = Signer.from_skey(info[META_SKEY]).verifier
+        except AdamasError as exc:
+            raise StorageError(
+                f"the ledger's log key row is corrupted: {exc.message}", code="storage.corrupt_meta"
+            ) from exc
         verifier = self.verifier or own
         if own.vkey != verifier.vkey:
             self.faults.add("audit.log_key", "the database's log key is not the vkey given")

@@ -88,7 +88,8 @@ class Faults:
     """Faults in the order found; ``defer`` holds back those about the log as a whole (sizes) until
     ``flush``, so that a fault at a leaf is reported first."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = MAX_FAULTS) -> None:
+        self.limit = limit
         self.kept: list[AuditFault] = []
         self.count = 0
         self.deferred: list[AuditFault] = []
@@ -96,7 +97,7 @@ class Faults:
     def add(self, code: str, message: str, **where: Any) -> None:
         """Record a fault at ``where`` (the ``AuditFault`` locations)."""
         self.count += 1
-        if len(self.kept) < MAX_FAULTS:
+        if len(self.kept) < self.limit:
             self.kept.append(AuditFault(code, message, **where))
 
     def defer(self, code: str, message: str, **where: Any) -> None:

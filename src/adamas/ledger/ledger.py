@@ -794,13 +794,27 @@ def _check_leaves(conn: Connection, size: int) -> None:
 
 
 def _stored_head(engine: Engine, url: str) -> dict[str, str]:
-    """The meta rows, once the head row is known to hold a number (a corrupted one is refused)."""
+    """The meta rows, once the head row holds a number and the log key (if any) is a key: a corrupted
+    row is refused (``storage.corrupt_meta``)."""
     try:
         info = read_meta(engine)
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot read {url}: {exc.__class__.__name__}: {exc}") from exc
     meta_int(info.get(HEAD), HEAD)
+    if META_SKEY in info:
+        _stored_signer(info[META_SKEY])
     return info
+
+
+def _stored_signer(skey: str) -> Signer:
+    try:
+        return Signer.from_skey(skey)
+    except AdamasError as exc:
+        raise StorageError(
+            f"the ledger's log key row is corrupted: {exc.message}",
+            code="storage.corrupt_meta",
+            field="log_skey",
+        ) from exc
 
 
 def _stored_log(engine: Engine, url: str) -> TransparencyLog | None:
@@ -815,4 +829,4 @@ def _stored_log(engine: Engine, url: str) -> TransparencyLog | None:
             field="db",
         )
     skey = info.get(META_SKEY)
-    return TransparencyLog(Signer.from_skey(skey)) if skey is not None else None
+    return TransparencyLog(_stored_signer(skey)) if skey is not None else None

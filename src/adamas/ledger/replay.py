@@ -29,10 +29,12 @@ from adamas.ledger.state_diff import differences, snapshot
 from adamas.model.events import Envelope
 from adamas.store.database import migrate, open_engine
 
-__all__ = ["REPLAY_BATCH", "LoggedTime", "Replay", "declared_time"]
+__all__ = ["MAX_REPLAY_FAULTS", "REPLAY_BATCH", "LoggedTime", "Replay", "declared_time"]
 
 LoggedTime = Callable[[int, Envelope], int]
 """``logged_time(leaf, envelope)``: the ledger's clock, in ns, when it logged the event at ``leaf``."""
+MAX_REPLAY_FAULTS: Final = 10_000
+"""The replay names up to this many refused events and differing rows (all are counted)."""
 REPLAY_BATCH: Final = 500
 """At most this many leaves logged at one time are checked as one batch."""
 
@@ -47,7 +49,7 @@ class Replay:
 
     def __init__(self, *, logged_time: LoggedTime = declared_time) -> None:
         self.logged_time = logged_time
-        self.faults = Faults()
+        self.faults = Faults(MAX_REPLAY_FAULTS)
         self.accepted = 0
         self._directory = tempfile.TemporaryDirectory(prefix="adamas-replay-")
         engine = open_engine(f"sqlite:///{Path(self._directory.name) / 'replay.db'}")
