@@ -25,11 +25,11 @@ from adamas.ledger.export import TilesExport, export_tiles
 from adamas.ledger.outcome import Outcome
 from adamas.ledger.receipts import Receipt
 from adamas.ledger.state_diff import StateDifference, differences, snapshot
-from adamas.ledger.transparency import META_SKEY, Logged, TransparencyLog
+from adamas.ledger.stored import check_leaves, stored_log, stored_meta
+from adamas.ledger.transparency import Logged, TransparencyLog
 from adamas.ledger.verify import SignatureVerifier, VerifyWorker
 from adamas.ledger.views import Evidence, HistoryEntry, LotView, Trace
-from adamas.log import Signer, consistency_proof, inclusion_proof, leaf_hash
-from adamas.log.tiles import TILE_WIDTH
+from adamas.log import consistency_proof, inclusion_proof, leaf_hash
 from adamas.model.events import Envelope, parse_body, parse_envelope
 from adamas.model.rules import apply, authenticate
 from adamas.model.values import format_time_ns
@@ -42,10 +42,9 @@ from adamas.store.database import (
     meta_int,
     migrate,
     open_engine,
-    read_meta,
 )
 from adamas.store.rows import load
-from adamas.store.tree import StoredHashReader, decode_tile
+from adamas.store.tree import StoredHashReader
 
 __all__ = ["MAX_BATCH", "Ledger", "Mode"]
 
@@ -108,13 +107,13 @@ class Ledger:
             )
         if read_only and not create:
             try:
-                return cls(engine, clock=clock, log=_stored_log(engine, url), read_only=True)
+                return cls(engine, clock=clock, log=stored_log(engine, url), read_only=True)
             except AdamasError:
                 engine.dispose()
                 raise
         try:
             if initialized:
-                _stored_head(engine, url)
+                stored_meta(engine, url)
             migrate(engine)
             log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or time.time_ns)())
         except AdamasError:
@@ -516,7 +515,7 @@ class Ledger:
         try:
             with begin_write(self._engine) as conn:
                 total = self._lock_head(conn)
-                _check_leaves(conn, total)
+                check_leaves(conn, total)
                 before = snapshot(conn) if on_repair is not None else None
                 self._replay_all(conn, total, self._corrections(conn, total), progress=progress)
                 if before is not None and on_repair is not None:
@@ -740,93 +739,3 @@ def _repeated(envelope: Envelope) -> AdamasError:
     return ConflictError(
         f"event id {envelope.event.id} is logged twice", code="event.duplicate_id", field="id"
     )
-
-
-def _check_leaves(conn: Connection, size: int) -> None:
-    """Refuse unless the stored events are leaves ``0..size-1`` exactly, each hashing to the tree's leaf."""
-    table = schema.events
-    present = conn.execute(select(table.c.seq).where(table.c.seq < size).order_by(table.c.seq)).scalars()
-    missing: list[int] = []
-    expected = 0
-    for seq in present:
-        missing.extend(range(expected, min(seq, expected + 10)))
-        expected = seq + 1
-    missing.extend(range(expected, min(size, expected + 10)))
-    extra = list(conn.execute(select(table.c.seq).where(table.c.seq >= size).limit(10)).scalars())
-    if missing or extra:
-        raise StorageError(
-            "the stored events are not the log's leaves: "
-            + "; ".join(
-                part
-                for part in (
-                    f"leaves missing: {', '.join(map(str, missing[:10]))}" if missing else "",
-                    f"events beyond the log's {size} leaves: {', '.join(map(str, extra))}" if extra else "",
-                )
-                if part
-            ),
-            code="rebuild.log_mismatch",
-            index=(missing or extra)[0],
-        )
-    tiles = schema.log_tiles
-    step = 4 * TILE_WIDTH
-    for start in range(0, size, step):
-        stop = min(size, start + step)
-        rows = conn.execute(
-            select(tiles.c.idx, tiles.c.width, tiles.c.hashes).where(
-                tiles.c.level == 0, tiles.c.idx >= start // TILE_WIDTH, tiles.c.idx < -(-stop // TILE_WIDTH)
-            )
-        ).all()
-        tree = {
-            row.idx * TILE_WIDTH + slot: digest
-            for row in rows
-            for slot, digest in enumerate(decode_tile(row.width, bytes(row.hashes))[0])
-        }
-        for row in conn.execute(
-            select(table.c.seq, table.c.envelope).where(table.c.seq >= start, table.c.seq < stop)
-        ):
-            if tree.get(row.seq) != leaf_hash(bytes(row.envelope)):
-                raise StorageError(
-                    f"the stored event at leaf {row.seq} is not the log's leaf {row.seq} (its hash differs "
-                    "from the tree's)",
-                    code="rebuild.log_mismatch",
-                    index=row.seq,
-                )
-
-
-def _stored_head(engine: Engine, url: str) -> dict[str, str]:
-    """The meta rows, once the head row holds a number and the log key (if any) is a key: a corrupted
-    row is refused (``storage.corrupt_meta``)."""
-    try:
-        info = read_meta(engine)
-    except SQLAlchemyError as exc:
-        raise StorageError(f"cannot read {url}: {exc.__class__.__name__}: {exc}") from exc
-    meta_int(info.get(HEAD), HEAD)
-    if META_SKEY in info:
-        _stored_signer(info[META_SKEY])
-    return info
-
-
-def _stored_signer(skey: str) -> Signer:
-    try:
-        return Signer.from_skey(skey)
-    except AdamasError as exc:
-        raise StorageError(
-            f"the ledger's log key row is corrupted: {exc.message}",
-            code="storage.corrupt_meta",
-            field="log_skey",
-        ) from exc
-
-
-def _stored_log(engine: Engine, url: str) -> TransparencyLog | None:
-    """The log as stored, for a read-only ledger: no key is made and no checkpoint signed."""
-    info = _stored_head(engine, url)
-    version = meta_int(info.get("schema_version"), "schema_version")
-    if version != schema.SCHEMA_VERSION:
-        raise StorageError(
-            f"{url} has schema version {version}; open it once with a command that writes (adamas rebuild) "
-            f"to bring it to version {schema.SCHEMA_VERSION}",
-            code="storage.needs_migration",
-            field="db",
-        )
-    skey = info.get(META_SKEY)
-    return TransparencyLog(_stored_signer(skey)) if skey is not None else None
