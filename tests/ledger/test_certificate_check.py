@@ -94,10 +94,44 @@ def test_the_demo_certificate_verifies(db_url: str, open_ledger: Callable[[str],
     verdict = verify_certificate(ledger, NUMBER)
     assert verdict.valid, verdict.to_json()
     assert verdict.status == "confirmed"
-    names = [c.name for c in verdict.checks]
-    assert "certificate.issue included in the log" in names
-    assert "lot.ship included in the log" in names
-    assert "certificate.confirm included in the log" in names
+    assert [c.name for c in verdict.checks] == [
+        "one issue event",
+        "issue signature",
+        "issued by the exporting country's authority",
+        "validity",
+        "lots exist and are rough",
+        "carats add up",
+        "origin adds up",
+        "one shipment of the certified lots, exporter to importer",
+        "shipped before expiry",
+        "shipment signature",
+        "confirmed by the importing country's authority",
+        "confirmed after the shipment",
+        "confirmation signature",
+        "record matches the signed events",
+        "every logged event is stored",
+        "certificate.issue included in the log",
+        "lot.ship included in the log",
+        "certificate.confirm included in the log",
+    ]
+    details = {c.name: c.detail for c in verdict.checks}
+    assert (
+        details["issue signature"]
+        == "evt-0000032 signed by bw-authority with key " + world.actor("bw-authority").key.id
+    )
+    assert details["issued by the exporting country's authority"] == "bw-authority (BW, authority) for BW"
+    assert details["one shipment of the certified lots, exporter to importer"] == (
+        "evt-0000033 (shp-bw-be-0002) to antwerp-rough; 1 shipment(s) under BW-2026-000042"
+    )
+    assert details["shipped before expiry"].startswith("shipped 2026-03-01T")
+    assert details["lots exist and are rough"] == "1 of 1"
+    assert details["carats add up"] == "lots 898.80 ct, certificate 898.80 ct"
+    assert details["origin adds up"] == "BW 898.80 ct"
+    assert (
+        details["every logged event is stored"]
+        == f"{len(world.events)} events stored for a log of {len(world.events)}"
+    )
+    assert verdict.to_json()["checks"][0] == {"check": "one issue event", "ok": True, "detail": "leaf 31"}
 
 
 def test_each_status_comes_from_the_signed_events(setting: tuple[World, Ledger]) -> None:
@@ -204,6 +238,19 @@ def test_a_shipment_after_expiry_is_caught(setting: tuple[World, Ledger]) -> Non
     assert "shipped before expiry" in failed
 
 
+@pytest.mark.parametrize(("after", "ok"), [(0, True), (1, False)])
+def test_a_shipment_exactly_at_expiry_is_in_time_and_one_nanosecond_later_is_not(
+    setting: tuple[World, Ledger], after: int, ok: bool
+) -> None:
+    world, ledger = setting
+    issue = _issue(world, valid_days=1)
+    _submit(ledger, [issue])
+    expires = parse_envelope(issue).event.fields["certificate"]["expires_ns"]
+    world.now_ns = expires + after - world.step_ns  # the next event is signed one step on
+    log_behind_the_rules(ledger, [_ship(world)])
+    assert ("shipped before expiry" not in _verdict(ledger, expires + after)[1]) is ok
+
+
 def test_a_second_shipment_under_one_certificate_is_caught(setting: tuple[World, Ledger]) -> None:
     world, ledger = setting
     _submit(ledger, [_issue(world), _ship(world)])
@@ -248,6 +295,37 @@ def test_an_issue_signed_with_a_key_revoked_as_compromised_is_caught(setting: tu
     )
     _submit(ledger, world.events[-1:])
     assert "issue signature" in _verdict(ledger)[1]
+
+
+def test_an_issue_signed_with_a_key_added_later_verifies_until_that_key_is_revoked(
+    setting: tuple[World, Ledger],
+) -> None:
+    world, ledger = setting
+    second = world.key_for("bw-authority", 1)
+    world.sign(
+        "bw-authority",
+        "key.add",
+        participant="bw-authority",
+        new_key={"id": second.id, "public_key": second.public_key_b64},
+    )
+    _submit(ledger, world.events[-1:])
+    _issue(world)
+    body = dict(world.events.pop()["body"])
+    issue = world.sign("bw-authority", "certificate.issue", key=second, certificate=body["certificate"])
+    _submit(ledger, [issue])
+    verdict = verify_certificate(ledger, CERT, now_ns=ISSUED_NOW)
+    assert verdict.valid, verdict.to_json()
+    assert verdict.checks[1].detail.endswith(f"with key {second.id}")
+    world.sign(
+        world.admin,
+        "key.revoke",
+        participant="bw-authority",
+        key_id=second.id,
+        reason="compromised",
+        effective=format_ns(parse_envelope(issue).event.time_ns),
+    )
+    _submit(ledger, world.events[-1:])
+    assert _verdict(ledger)[1] == ["issue signature"]
 
 
 def test_an_issue_signed_with_another_actors_key_is_caught(setting: tuple[World, Ledger]) -> None:

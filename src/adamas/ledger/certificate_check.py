@@ -117,42 +117,40 @@ class _Log:
         return out
 
     def signer(self, participant_id: str) -> _Signer | None:
-        """The participant as registered by the log (genesis or ``participant.register``)."""
+        """The participant as its ``participant.register`` event says (only those sign certificates)."""
         needle = b'"id":' + _json(participant_id) + b',"keys":['
-        for logged in self.containing(needle, ("genesis", "participant.register")):
-            spec = logged.fields[
-                "administrator" if logged.envelope.event.type == "genesis" else "participant"
-            ]
-            if spec.id == participant_id:
-                return _Signer(spec.id, spec.country, tuple(spec.roles))
-        return None
+        specs = (
+            logged.fields["participant"] for logged in self.containing(needle, ("participant.register",))
+        )
+        spec = next((spec for spec in specs if spec.id == participant_id), None)
+        return None if spec is None else _Signer(spec.id, spec.country, tuple(spec.roles))
 
     def key(self, key_id: str) -> tuple[str, bytes, int | None] | None:
-        """The key's owner and public key as registered, and the earliest revocation logged for it."""
-        owner = None
-        for logged in self.containing(
-            b'{"id":' + _json(key_id) + b',"public_key":"', ("genesis", "participant.register", "key.add")
-        ):
-            event = logged.envelope.event
-            if event.type == "key.add":
-                spec, who = logged.fields["new_key"], logged.fields["participant"]
-                if spec.id == key_id:
-                    owner = (who, spec.public_key)
-            else:
-                participant = logged.fields["administrator" if event.type == "genesis" else "participant"]
-                for spec in participant.keys:
-                    if spec.id == key_id:
-                        owner = (participant.id, spec.public_key)
-            if owner is not None:
-                break
-        if owner is None:
+        """The key's owner and public key as registered (by ``participant.register`` or ``key.add``), and
+        the earliest revocation logged for it by that owner."""
+        needle = b'{"id":' + _json(key_id) + b',"public_key":"'
+        owners = (
+            pair
+            for logged in self.containing(needle, ("participant.register", "key.add"))
+            for pair in _keys_of(logged)
+        )
+        found = next(((owner, spec.public_key) for owner, spec in owners if spec.id == key_id), None)
+        if found is None:
             return None
         revocations = [
             logged.fields["effective_ns"]
             for logged in self.containing(b'"key_id":' + _json(key_id), ("key.revoke",))
-            if logged.fields["key_id"] == key_id and logged.fields["participant"] == owner[0]
+            if logged.fields["key_id"] == key_id and logged.fields["participant"] == found[0]
         ]
-        return owner[0], owner[1], min(revocations, default=None)
+        return found[0], found[1], min(revocations, default=None)
+
+
+def _keys_of(logged: _Logged) -> list[tuple[str, Any]]:
+    """The keys an event registers, with their owner."""
+    if logged.envelope.event.type == "participant.register":
+        participant = logged.fields["participant"]
+        return [(participant.id, spec) for spec in participant.keys]
+    return [(logged.fields["participant"], logged.fields["new_key"])]
 
 
 def _json(value: str) -> bytes:
