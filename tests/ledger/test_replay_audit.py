@@ -18,11 +18,13 @@ from typer.testing import CliRunner
 
 from adamas import Ledger, StorageError, audit
 from adamas.cli import app
+from adamas.ledger.replay import declared_time
 from adamas.log import leaf_hash
 from adamas.model.events import parse_envelope
 from adamas.sim import World, demo_world
 from adamas.store import schema
-from conftest import basic_world
+from conftest import basic_world, fixed_clock
+from log_helpers import log_behind_the_rules
 
 
 def _submit(ledger: Ledger, events: list[Any]) -> None:
@@ -212,3 +214,24 @@ def test_rebuild_reports_the_differences_it_repairs(
         ],
     }
     assert audit(db=db_url, replay=True).ok
+
+
+def test_the_replay_judges_each_event_at_the_time_its_checkpoint_was_signed(
+    db_url: str, open_ledger: Callable[[str], Ledger]
+) -> None:
+    world = basic_world()
+    ledger = open_ledger(db_url)
+    _submit(ledger, world.events)
+    # Dated ten minutes after the ledger's clock, logged behind the rules under a checkpoint signed at it.
+    world.now_ns = fixed_clock() + 10 * 60 * 1_000_000_000
+    world.produce("miner", "LOT-FUTURE", "mine-a", "1.00", stones=1)
+    log_behind_the_rules(ledger, world.events[-1:])
+    leaf = len(world.events) - 1
+    report = audit(db=db_url, replay=True)
+    assert (report.faults[0].code, report.faults[0].leaf, report.faults[0].rule) == (
+        "audit.replay_refused",
+        leaf,
+        "envelope.clock_skew",
+    )
+    # Judged by its declared time instead (what a mirror without logged times allows), it passes.
+    assert audit(db=db_url, replay=True, logged_time=declared_time).faults[0].code == "audit.state_missing"

@@ -31,7 +31,7 @@ from adamas.errors import InputError
 from adamas.ledger.audit_db import DatabaseAudit
 from adamas.ledger.audit_faults import MAX_FAULTS, AuditFault, AuditReport, Progress
 from adamas.ledger.audit_tiles import DirectoryTiles, TilesAudit, TileSource
-from adamas.ledger.replay import LoggedTime, Replay, declared_time
+from adamas.ledger.replay import LoggedTime, Replay
 from adamas.log import Verifier
 
 __all__ = ["MAX_FAULTS", "AuditFault", "AuditReport", "audit"]
@@ -44,7 +44,7 @@ def audit(
     vkey: str | None = None,
     opaque: bool = False,
     replay: bool = False,
-    logged_time: LoggedTime = declared_time,
+    logged_time: LoggedTime | None = None,
     progress: Progress | None = None,
 ) -> AuditReport:
     """Audit the log of a ledger database (``db``, a URL) or of a tlog-tiles mirror (``tiles``: a folder or
@@ -53,9 +53,10 @@ def audit(
     ``vkey``: the log's verifier key, the one thing trusted; required for a mirror, and for a database
     defaults to the key the database holds (which proves only that the database agrees with itself).
     ``opaque``: treat entries as opaque bytes (no envelope or signature checks), for any tlog-tiles log.
-    ``replay``: check every event again with the rules, judged at ``logged_time(leaf, envelope)``, and on a
-    database compare the state tables with the replayed state. ``progress(done, total)`` is called as
-    leaves are checked.
+    ``replay``: check every event again with the rules, judged at ``logged_time(leaf, envelope)`` (default:
+    the time its checkpoint was signed where the source keeps it, else its declared time; see
+    ``adamas.ledger.replay``), and on a database compare the state tables with the replayed state.
+    ``progress(done, total)`` is called as leaves are checked.
     """
     if (db is None) == (tiles is None):
         raise InputError("audit takes exactly one of a database or a tiles directory", code="audit.usage")

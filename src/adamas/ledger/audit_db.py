@@ -40,6 +40,10 @@ __all__ = ["DatabaseAudit", "StateCheck"]
 class StateCheck(Protocol):
     """What a database audit hands every envelope to, and then the database to compare with (a replay)."""
 
+    def record_checkpoints(self, signed: Sequence[tuple[int, int]]) -> None:
+        """The stored checkpoints' ``(size, signed_ns)``, before any envelope."""
+        ...
+
     def feed(self, leaf: int, envelope: Envelope) -> None:
         """Envelope of leaf ``leaf``, in leaf order."""
         ...
@@ -128,7 +132,11 @@ class DatabaseAudit:
         self.conn = conn
         self.read_events = _event_reader(conn)
         rebuild = TreeRebuild(size, checkpoints, self.faults, self._compare_tile)
-        on_envelope = self.state.feed if self.state is not None else None
+        on_envelope = None
+        if self.state is not None:
+            signed = conn.execute(select(log_checkpoints.c.size, log_checkpoints.c.signed_ns)).all()
+            self.state.record_checkpoints([(int(row.size), int(row.signed_ns)) for row in signed])
+            on_envelope = self.state.feed
         envelopes = None if self.opaque else EnvelopeCheck(self.faults, on_envelope)
         # A large audit hands the node hashing of each chunk to the tile worker while it reads the next.
         worker = TileWorker() if size >= self.worker_min else None

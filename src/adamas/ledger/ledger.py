@@ -468,7 +468,7 @@ class Ledger:
         """
         if not leaves:
             return []
-        self._registry = None
+        # Participants, keys and sites carry over from the previous call when it ended just before.
         with begin_write(self._engine) as conn:
             # A savepoint: a correction in the batch may have stored rows before a later refusal.
             savepoint = conn.begin_nested()
@@ -477,8 +477,10 @@ class Ledger:
             if all(o.status == "accepted" for o in outcomes):
                 self._store_replayed(conn, state, rows)
                 savepoint.commit()
+                self._registry = (leaves[-1][0] + 1, state.registry())
                 return []
             savepoint.rollback()
+            self._registry = None
             refusals: list[tuple[int, AdamasError]] = []
             for leaf, envelope in leaves:
                 (outcome,), state, rows = self._check(
@@ -486,8 +488,11 @@ class Ledger:
                 )
                 if outcome.status == "accepted":
                     self._store_replayed(conn, state, rows)
+                    self._registry = (leaf + 1, state.registry())
                 else:
                     refusals.append((leaf, outcome.error or _repeated(envelope)))
+                    kept: tuple[int, Registry] | None = self._registry
+                    self._registry = (leaf + 1, kept[1]) if kept is not None and kept[0] == leaf else None
             return refusals
 
     @staticmethod

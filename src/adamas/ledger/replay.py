@@ -9,19 +9,22 @@ state tables are then compared with the replayed ones, naming every difference: 
 ledger's back cannot hide.
 
 Each event is judged at the time the ledger logged it, given by one function, ``logged_time(leaf,
-envelope)``; until events carry the ledger's own logged time that is the declared time (``declared_time``).
+envelope)``. Until events carry the ledger's own logged time, it is the time the first checkpoint covering
+the leaf was signed where the source keeps it (a database: each batch is signed, with the clock its rules
+saw, in its own transaction: ``checkpoint_time``), else the declared time (``declared_time``, a mirror).
 Runs of leaves logged at one time are checked as one batch, as ingest checked them.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 
 from adamas.ledger.audit_faults import AuditReport, Faults
 from adamas.ledger.ledger import Ledger
@@ -29,7 +32,14 @@ from adamas.ledger.state_diff import differences, snapshot
 from adamas.model.events import Envelope
 from adamas.store.database import migrate, open_engine
 
-__all__ = ["MAX_REPLAY_FAULTS", "REPLAY_BATCH", "LoggedTime", "Replay", "declared_time"]
+__all__ = [
+    "MAX_REPLAY_FAULTS",
+    "REPLAY_BATCH",
+    "LoggedTime",
+    "Replay",
+    "checkpoint_time",
+    "declared_time",
+]
 
 LoggedTime = Callable[[int, Envelope], int]
 """``logged_time(leaf, envelope)``: the ledger's clock, in ns, when it logged the event at ``leaf``."""
@@ -44,19 +54,46 @@ def declared_time(leaf: int, envelope: Envelope) -> int:
     return envelope.event.time_ns
 
 
+def checkpoint_time(signed: Sequence[tuple[int, int]]) -> LoggedTime:
+    """``logged_time`` from the checkpoints ``(size, signed_ns)``: a leaf's is the signing time of the first
+    checkpoint that covers it (the declared time beyond the last)."""
+    ordered = sorted(signed)
+    sizes = [size for size, _ in ordered]
+    times = [when for _, when in ordered]
+
+    def logged_time(leaf: int, envelope: Envelope) -> int:
+        position = bisect_right(sizes, leaf)
+        return times[position] if position < len(times) else envelope.event.time_ns
+
+    return logged_time
+
+
 class Replay:
     """Envelopes replayed in leaf order into a fresh temporary ledger; faults collected, not raised."""
 
-    def __init__(self, *, logged_time: LoggedTime = declared_time) -> None:
-        self.logged_time = logged_time
+    def __init__(self, *, logged_time: LoggedTime | None = None) -> None:
+        self._given = logged_time
+        self.logged_time = logged_time or declared_time
         self.faults = Faults(MAX_REPLAY_FAULTS)
         self.accepted = 0
         self._directory = tempfile.TemporaryDirectory(prefix="adamas-replay-")
         engine = open_engine(f"sqlite:///{Path(self._directory.name) / 'replay.db'}")
+
+        @event.listens_for(engine, "connect")
+        def _scratch(dbapi_connection: Any, _record: Any) -> None:
+            # A scratch database, dropped after the audit: no need to wait for the disk at each commit.
+            dbapi_connection.execute("PRAGMA synchronous=OFF")
+
         migrate(engine)
         self.ledger = Ledger(engine)
         self._pending: list[tuple[int, Envelope]] = []
         self._pending_time = 0
+
+    def record_checkpoints(self, signed: Sequence[tuple[int, int]]) -> None:
+        """The checkpoints ``(size, signed_ns)`` the source keeps: unless a ``logged_time`` was given,
+        leaves are judged at their checkpoint's time (``checkpoint_time``)."""
+        if self._given is None:
+            self.logged_time = checkpoint_time(signed)
 
     def feed(self, leaf: int, envelope: Envelope) -> None:
         """The envelope logged at ``leaf`` (leaves in increasing order; missing ones are simply absent)."""
