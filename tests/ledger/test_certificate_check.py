@@ -131,7 +131,13 @@ def test_the_demo_certificate_verifies(db_url: str, open_ledger: Callable[[str],
         details["every logged event is stored"]
         == f"{len(world.events)} events stored for a log of {len(world.events)}"
     )
-    assert verdict.to_json()["checks"][0] == {"check": "one issue event", "ok": True, "detail": "leaf 31"}
+    printed = verdict.to_json()
+    assert printed["checks"][0] == {"check": "one issue event", "ok": True, "detail": "leaf 31"}
+    assert {k: v for k, v in printed.items() if k != "checks"} == {
+        "number": NUMBER,
+        "valid": True,
+        "status": "confirmed",
+    }
 
 
 def test_each_status_comes_from_the_signed_events(setting: tuple[World, Ledger]) -> None:
@@ -326,6 +332,36 @@ def test_an_issue_signed_with_a_key_added_later_verifies_until_that_key_is_revok
     )
     _submit(ledger, world.events[-1:])
     assert _verdict(ledger)[1] == ["issue signature"]
+
+
+def test_an_issue_by_a_participant_the_log_never_registered_is_caught(setting: tuple[World, Ledger]) -> None:
+    world, ledger = setting
+    issue = _issue(world, by="ghost")
+    log_behind_the_rules(ledger, [issue])
+    details = {
+        c.name: c.detail for c in verify_certificate(ledger, CERT, now_ns=ISSUED_NOW).checks if not c.ok
+    }
+    assert details["issued by the exporting country's authority"] == "ghost (?, not registered) for BW"
+    assert details["issue signature"] == f"key {world.actor('ghost').key.id} is not a key of ghost"
+
+
+def test_a_revocation_naming_the_key_under_another_participant_is_ignored(
+    setting: tuple[World, Ledger],
+) -> None:
+    world, ledger = setting
+    issue = _issue(world)
+    _submit(ledger, [issue])
+    authority_key = world.actor("bw-authority").key.id
+    world.sign(
+        world.admin,
+        "key.revoke",
+        participant="trader",
+        key_id=authority_key,
+        reason="not the trader's key",
+        effective=format_ns(parse_envelope(issue).event.time_ns - 60 * 1_000_000_000),
+    )
+    log_behind_the_rules(ledger, world.events[-1:])
+    assert _verdict(ledger) == ("issued", [])
 
 
 def test_an_issue_signed_with_another_actors_key_is_caught(setting: tuple[World, Ledger]) -> None:

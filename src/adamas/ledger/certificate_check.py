@@ -82,9 +82,8 @@ class _Logged:
 
 @dataclass(frozen=True, slots=True)
 class _Signer:
-    """A participant as its registering event says: id, country, roles."""
+    """A participant as its registering event says: country and roles."""
 
-    id: str
     country: str | None
     roles: tuple[str, ...]
 
@@ -123,7 +122,7 @@ class _Log:
             logged.fields["participant"] for logged in self.containing(needle, ("participant.register",))
         )
         spec = next((spec for spec in specs if spec.id == participant_id), None)
-        return None if spec is None else _Signer(spec.id, spec.country, tuple(spec.roles))
+        return None if spec is None else _Signer(spec.country, tuple(spec.roles))
 
     def key(self, key_id: str) -> tuple[str, bytes, int | None] | None:
         """The key's owner and public key as registered (by ``participant.register`` or ``key.add``), and
