@@ -419,6 +419,29 @@ def test_an_origin_that_does_not_add_up_is_caught(setting: tuple[World, Ledger])
     assert _verdict(ledger)[1] == ["origin adds up"]
 
 
+def test_a_lot_whose_mine_is_missing_counts_for_no_country(setting: tuple[World, Ledger]) -> None:
+    world, ledger = setting
+    _submit(ledger, [_issue(world)])
+    with ledger.engine.begin() as conn:
+        conn.execute(delete(schema.sites).where(schema.sites.c.id == "mine-a"))
+    assert _verdict(ledger)[1] == ["origin adds up"]
+
+
+def test_an_unreadable_stored_event_does_not_hide_the_certificate(setting: tuple[World, Ledger]) -> None:
+    world, ledger = setting
+    _submit(ledger, [_issue(world)])
+    registered = len(world.events) - 2  # the lot's registration, just before the issue
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            update(schema.events)
+            .where(schema.events.c.seq == registered)
+            .values(envelope=b'not an envelope {"number":"' + CERT.encode() + b'"')
+        )
+    verdict = verify_certificate(ledger, CERT, now_ns=ISSUED_NOW)
+    assert verdict.status == "issued"
+    assert [c.name for c in verdict.checks if not c.ok] == []
+
+
 def test_a_second_issue_of_one_number_is_caught(setting: tuple[World, Ledger]) -> None:
     world, ledger = setting
     _submit(ledger, [_issue(world)])

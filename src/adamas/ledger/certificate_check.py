@@ -267,7 +267,7 @@ def verify_certificate(ledger: Ledger, number: str, *, now_ns: int | None = None
             status = "voided"
             checks.add("not void", False, f"voided by {voids[0].envelope.event.id} at leaf {voids[0].seq}")
         expected = _record(issue, ships, confirms, voids)
-        stored = None if row is None else {c: _plain(v) for c, v in row._mapping.items()}
+        stored = None if row is None else dict(row._mapping)
         differing = sorted(k for k in expected if stored is None or stored.get(k) != expected[k])
         checks.add(
             "record matches the signed events",
@@ -390,8 +390,4 @@ def _record(
         confirmed_event=confirms[0].envelope.event.id if confirms else None,
         confirmation=confirmation,
     )
-    return {k: _plain(v) for k, v in certificate_to_row(record).items()}
-
-
-def _plain(value: Any) -> Any:
-    return bytes(value) if isinstance(value, memoryview) else value
+    return certificate_to_row(record)
