@@ -480,14 +480,29 @@ def test_a_certificate_whose_issue_is_not_logged_is_not_valid(setting: tuple[Wor
     with ledger.engine.begin() as conn:
         conn.execute(delete(schema.events).where(schema.events.c.type == "certificate.issue"))
     verdict = verify_certificate(ledger, CERT)
-    assert (verdict.valid, verdict.status, [c.name for c in verdict.checks]) == (
-        False,
-        "unknown",
-        ["issue event logged"],
-    )
+    assert verdict.to_json() == {
+        "number": CERT,
+        "valid": False,
+        "status": "unknown",
+        "checks": [
+            {
+                "check": "issue event logged",
+                "ok": False,
+                "detail": f"no certificate.issue event for {CERT} is in the log",
+            }
+        ],
+    }
+
+
+def test_expiry_is_judged_by_the_clock_when_none_is_given(setting: tuple[World, Ledger]) -> None:
+    world, ledger = setting
+    _submit(ledger, [_issue(world, valid_days=1)])  # issued 2026-03-01: long expired today
+    verdict = verify_certificate(ledger, CERT)
+    assert (verdict.status, verdict.valid) == ("expired", False)
 
 
 def test_unknown_certificates_are_not_found(setting: tuple[World, Ledger]) -> None:
     with pytest.raises(NotFoundError) as caught:
         verify_certificate(setting[1], "BW-2026-999999")
-    assert caught.value.code == "certificate.unknown"
+    assert (caught.value.code, caught.value.field) == ("certificate.unknown", "number")
+    assert caught.value.message == "there is no certificate BW-2026-999999"
