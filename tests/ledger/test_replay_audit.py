@@ -235,3 +235,39 @@ def test_the_replay_judges_each_event_at_the_time_its_checkpoint_was_signed(
     )
     # Judged by its declared time instead (what a mirror without logged times allows), it passes.
     assert audit(db=db_url, replay=True, logged_time=declared_time).faults[0].code == "audit.state_missing"
+
+
+class MemoryTiles:
+    """The ``TileSource`` port over files held in memory (as an HTTP mirror's fetches would be)."""
+
+    name = "memory"
+
+    def __init__(self, root: Path) -> None:
+        self.files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    def read(self, path: str) -> bytes | None:
+        return self.files.get(path)
+
+    def checkpoint_paths(self) -> list[str]:
+        return sorted(p for p in self.files if p.startswith("checkpoints/"))
+
+
+def test_any_tile_source_is_audited_and_replayed_like_a_folder(
+    sqlite_url: str, open_ledger: Callable[[str], Ledger], tmp_path: Path
+) -> None:
+    world = _held_lot_world()
+    ledger = open_ledger(sqlite_url)
+    _submit(ledger, world.events)
+    with ledger.engine.begin() as conn:
+        conn.execute(update(schema.lots).where(schema.lots.c.id == "LOT-EDITED").values(holder="trader"))
+    world.ship("trader", "shp-stolen", ["LOT-EDITED"], "cutter")
+    _submit(ledger, world.events[-1:])
+    ledger.export_tiles(tmp_path / "tiles")
+    source = MemoryTiles(tmp_path / "tiles")
+    report = audit(tiles=source, vkey=ledger.vkey, replay=True)
+    folder = audit(tiles=tmp_path / "tiles", vkey=ledger.vkey, replay=True)
+    assert report.source == "memory"
+    assert [f.to_json() for f in report.faults] == [f.to_json() for f in folder.faults]
+    assert [(f.code, f.rule) for f in report.faults] == [("audit.replay_refused", "custody.not_holder")]
+    del source.files["tile/entries/000.p/" + str(ledger.size)]
+    assert "audit.bundle" in {f.code for f in audit(tiles=source, vkey=ledger.vkey).faults}
