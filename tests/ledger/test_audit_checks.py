@@ -98,6 +98,10 @@ def test_a_second_genesis_is_named_and_brings_in_no_key(
     faults = [(f.code, f.leaf, f.rule) for f in report.faults]
     assert faults[:2] == [("audit.envelope", second, None), ("audit.unknown_key", registered, None)]
     assert report.faults[0].message == f"leaf {second} is a second genesis event"
+    rogue_key = rogue.actor("rogue").key.id
+    assert report.faults[1].message == (
+        f"leaf {registered} is signed with key {rogue_key}, which no earlier leaf registered for rogue"
+    )
     assert ("audit.replay_refused", second, "actor.not_authorized") in faults
     assert ("audit.replay_refused", registered, "envelope.unknown_key") in faults
     assert report.envelopes == len(world.events)
@@ -167,3 +171,24 @@ def test_a_forged_signature_logged_behind_the_rules_is_named_by_the_audit_and_th
         ("audit.signature", leaf, None),
         ("audit.replay_refused", leaf, "envelope.bad_signature"),
     ]
+    miner_key = world.actor("miner").key.id
+    assert report.faults[0].message == f"leaf {leaf}: the signature does not verify under key {miner_key}"
+
+
+def test_a_key_added_by_the_log_signs_what_follows(db_url: str, open_ledger: Callable[[str], Ledger]) -> None:
+    world = basic_world()
+    second = world.key_for("miner", 1)
+    world.sign(
+        "miner",
+        "key.add",
+        participant="miner",
+        new_key={"id": second.id, "public_key": second.public_key_b64},
+    )
+    world.produce("miner", "LOT-PLAIN", "mine-a", "1.00", stones=1)
+    lot = dict(world.events.pop()["body"]["lot"], id="LOT-NEW-KEY")
+    world.sign("miner", "lot.register", key=second, lot=lot)
+    ledger = open_ledger(db_url)
+    assert all(o.ok for o in ledger.submit(world.events))
+    report = audit(db=db_url, replay=True)
+    assert report.ok, report.to_json()
+    assert (report.envelopes, report.replayed) == (len(world.events), len(world.events))
