@@ -205,6 +205,23 @@ def test_a_validity_window_beyond_twelve_months_is_caught(setting: tuple[World, 
     assert "validity" in _verdict(ledger)[1]
 
 
+@pytest.mark.parametrize(("expires", "ok"), [("2027-03-01T08:00:00Z", True), ("2027-03-01T08:00:01Z", False)])
+def test_a_validity_of_exactly_twelve_months_holds_and_a_second_more_does_not(
+    setting: tuple[World, Ledger], expires: str, ok: bool
+) -> None:
+    world, ledger = setting
+    log_behind_the_rules(ledger, [_issue(world, issued="2026-03-01T08:00:00Z", expires=expires)])
+    assert ("validity" not in _verdict(ledger)[1]) is ok
+
+
+def test_a_shipment_that_only_quotes_the_number_is_not_one_under_it(setting: tuple[World, Ledger]) -> None:
+    world, ledger = setting
+    _submit(ledger, [_issue(world)])
+    world.ship("miner", "shp-other", ["LOT-CERT"], "trader", seal=CERT)  # within Botswana: no certificate
+    _submit(ledger, world.events[-1:])
+    assert _verdict(ledger) == ("issued", [])
+
+
 def test_an_expiry_before_the_issue_is_caught(setting: tuple[World, Ledger]) -> None:
     world, ledger = setting
     log_behind_the_rules(ledger, [_issue(world, expires=world.time)])  # expires as it is issued
