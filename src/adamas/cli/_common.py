@@ -66,6 +66,16 @@ def open_ledger(db: str) -> Ledger:
         fail(exc)
 
 
+def open_reader(db: str) -> Ledger:
+    """A ledger opened for a command that only reads: it creates, migrates and signs nothing."""
+    from adamas.ledger import Ledger
+
+    try:
+        return Ledger.open(db, read_only=True)
+    except AdamasError as exc:
+        fail(exc)
+
+
 def print_json(value: Any) -> None:
     out.print_json(data=value) if out.is_terminal else sys.stdout.write(json.dumps(value) + "\n")
 
@@ -80,7 +90,13 @@ def read_text(source: str) -> str:
 
 
 def read_bodies(text: str) -> Iterator[dict[str, Any]]:
-    """A JSON object, a JSON array of objects, or JSON lines."""
+    """A JSON object, a JSON array of objects, or JSON lines (none nested deeper than ``MAX_DEPTH``)."""
+    from adamas.model.events import check_depth
+
+    try:
+        check_depth(text.encode("utf-8", "surrogatepass"))
+    except AdamasError as exc:
+        fail(exc)
     try:
         whole = json.loads(text)
     except json.JSONDecodeError:

@@ -151,16 +151,21 @@ def submit(
 
 @app.command()
 def rebuild(db: DbOption = DEFAULT_DB) -> None:
-    """Recompute every state table from the stored events, re-checking each rule on the way."""
+    """Recompute every state table from the stored events, re-checking each rule on the way; print what
+    it repaired. A log whose stored events are not its leaves (one missing, one extra) is refused."""
     from rich.progress import Progress
 
+    repairs: list[str] = []
     with open_ledger(db) as ledger, Progress(console=err, transient=True) as progress:
         task = progress.add_task("replaying events", total=ledger.size)
         try:
-            count = ledger.rebuild(progress=lambda done, total: progress.update(task, completed=done))
+            count = ledger.rebuild(
+                progress=lambda done, total: progress.update(task, completed=done),
+                on_repair=lambda difference: repairs.append(difference.describe("stored", "rebuilt")),
+            )
         except AdamasError as exc:
             fail(exc)
-    print_json({"replayed": count})
+    print_json({"replayed": count, "repaired": repairs})
 
 
 # --- the transparency log -----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from adamas.cli._common import (
     DbOption,
     JsonOption,
     fail,
-    open_ledger,
+    open_reader,
     out,
     print_json,
 )
@@ -52,7 +52,7 @@ def lot_show(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> 
     """The current state of a lot: kind, carats, holder, state and origin."""
     from adamas.risk import lot_risk
 
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             view = ledger.lot(lot)
             risk = lot_risk(ledger, lot)
@@ -74,7 +74,7 @@ def lot_show(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> 
 @lot_app.command("history")
 def lot_history(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> None:
     """Every event that touched a lot, oldest first."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             entries = ledger.history(lot)
         except AdamasError as exc:
@@ -133,7 +133,7 @@ def trace(
     """The lineage of a lot: back to every mine it came from (or --forward to every descendant)."""
     from adamas.risk import lot_taints
 
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             result = ledger.trace(lot, direction="forward" if forward else "backward")
             taints = {k: t.share for k, t in lot_taints(ledger, [n.lot.id for n in result.nodes]).items()}

@@ -25,6 +25,8 @@ from adamas.ledger.batch import BatchState, Registry
 from adamas.ledger.export import TilesExport, export_tiles
 from adamas.ledger.outcome import Outcome
 from adamas.ledger.receipts import Receipt
+from adamas.ledger.state_diff import StateDifference, differences, snapshot
+from adamas.ledger.stored import check_leaves, stored_log, stored_meta
 from adamas.ledger.tile_reads import read_tile
 from adamas.ledger.transparency import Logged, TransparencyLog
 from adamas.ledger.verify import SignatureVerifier, VerifyWorker
@@ -62,6 +64,7 @@ from adamas.store.database import (
     check_readable,
     is_initialized,
     is_read_only,
+    meta_int,
     migrate,
     open_engine,
 )
@@ -71,7 +74,7 @@ from adamas.store.tree import StoredHashReader
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Ledger", "Mode"]
+__all__ = ["MAX_BATCH", "Ledger", "Mode"]
 
 Mode = Literal["atomic", "proceed"]
 Clock = Callable[[], int]
@@ -79,6 +82,8 @@ PARALLEL_VERIFY_MIN: Final = 64
 VERIFY_THREADS: Final = 2
 VERIFY_CHUNK: Final = 100
 REPLAY_CHUNK: Final = 1000
+MAX_BATCH: Final = 100_000
+"""The most envelopes one batch may hold (docs/limits.md); a larger one is refused whole."""
 RawEnvelope = bytes | str | dict[str, Any]
 _Known = tuple[int, bytes, int | None, str | None]
 """A logged event: leaf index, canonical envelope, logged time, backfill window."""
@@ -131,6 +136,7 @@ class Ledger:
         clock: Clock | None = None,
         origin: str | None = None,
         read_url: str | None = None,
+        read_only: bool = False,
     ) -> Ledger:
         """Open a ledger (migrating an older schema); ``create`` makes an empty one, awaiting its genesis.
 
@@ -138,6 +144,8 @@ class Ledger:
         ``read_url``: answer queries, proofs and tiles from that database (a replica of ``url``, which is
         never written through it); ingest always reads and writes ``url``. A read-only ``url`` (a hot
         standby) opens a read-only ledger: nothing is migrated or signed, and ``submit`` is refused.
+        ``read_only``: for commands that only read: nothing is created, migrated or signed (a missing SQLite
+        file stays missing; a ledger needing a migration or a log key is refused).
         """
         read_engine = None
         if read_url is not None:
@@ -147,8 +155,9 @@ class Ledger:
                 raise NotFoundError(
                     f"no Adamas ledger at {read_url} to read from", code="ledger.not_found", field="read_db"
                 )
-        engine = open_engine(url)
-        if not create and not is_initialized(engine):
+        engine = open_engine(url, read_only=read_only and not create)
+        initialized = is_initialized(engine)
+        if not create and not initialized:
             engine.dispose()
             if read_engine is not None:
                 read_engine.dispose()
@@ -157,7 +166,18 @@ class Ledger:
                 code="ledger.not_found",
                 field="db",
             )
+        if read_only and not create:
+            try:
+                log = stored_log(engine, url)
+                return cls(engine, clock=clock, log=log, read_engine=read_engine, read_only=True)
+            except AdamasError:
+                engine.dispose()
+                if read_engine is not None:
+                    read_engine.dispose()
+                raise
         try:
+            if initialized:
+                stored_meta(engine, url)
             read_only = is_read_only(engine)
             migrate(engine)
             if read_only:
@@ -284,8 +304,8 @@ class Ledger:
     def size(self) -> int:
         """Number of events in the log."""
         with self._connect(primary=True) as conn:
-            return int(
-                conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one()
+            return meta_int(
+                conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar(), HEAD
             )
 
     # --- ingest -------------------------------------------------------------------------------------------
@@ -302,7 +322,7 @@ class Ledger:
             )
         if self._read_only:
             raise ConflictError(
-                "this ledger is open on a read-only database (a replica); submit to its primary",
+                "this ledger is open read-only (a read-only command, or a replica); submit to its primary",
                 code="ledger.read_only",
                 field="db",
             )
@@ -322,6 +342,10 @@ class Ledger:
         verifier = self._verifier()
         parsed: list[Envelope | AdamasError] = []
         for raw in envelopes:
+            if len(parsed) == MAX_BATCH:
+                raise InputError(
+                    f"a batch holds at most {MAX_BATCH} envelopes", code="batch.too_large", field="envelopes"
+                )
             try:
                 envelope = parse_envelope(raw)
             except AdamasError as exc:
@@ -418,7 +442,7 @@ class Ledger:
     def _lock_head(self, conn: Connection) -> int:
         """Take the sequencer lock (the head row) and return the next leaf index."""
         stmt = select(schema.meta.c.value).where(schema.meta.c.name == HEAD).with_for_update()
-        return int(conn.execute(stmt).scalar_one())
+        return meta_int(conn.execute(stmt).scalar(), HEAD)
 
     def _check(
         self,
@@ -596,20 +620,78 @@ class Ledger:
             state.preload(kind, wanted)
         state.preload("participant", {lot.holder for lot_id in ids["lot"] if (lot := state.lot(lot_id))})
 
+    # --- replay audits -------------------------------------------------------------------------------------
+
+    def replay_logged(
+        self, leaves: Sequence[tuple[int, Envelope]], *, now_ns: int
+    ) -> list[tuple[int, AdamasError]]:
+        """Check logged envelopes ``(leaf, envelope)``, logged at ``now_ns``, through the ingest rules into
+        this ledger (a fresh one: ``adamas.ledger.replay``); keep what the rules accept, under its own leaf
+        index, without touching the log. Returns the refusals by leaf.
+
+        The leaves are checked as one batch; if the rules refuse any, they are checked again one by one, so
+        that every kept event keeps its leaf index.
+        """
+        if not leaves:
+            return []
+        # Participants, keys and sites carry over from the previous call when it ended just before.
+        with begin_write(self._engine) as conn:
+            # A savepoint: a correction in the batch may have stored rows before a later refusal.
+            savepoint = conn.begin_nested()
+            parsed: list[Envelope | AdamasError] = [envelope for _, envelope in leaves]
+            outcomes, state, rows = self._check(conn, parsed, head=leaves[0][0], now_ns=now_ns, verifier=None)
+            if all(o.status == "accepted" for o in outcomes):
+                self._store_replayed(conn, state, rows)
+                savepoint.commit()
+                self._registry = (leaves[-1][0] + 1, state.registry())
+                return []
+            savepoint.rollback()
+            self._registry = None
+            refusals: list[tuple[int, AdamasError]] = []
+            for leaf, envelope in leaves:
+                (outcome,), state, rows = self._check(
+                    conn, [envelope], head=leaf, now_ns=now_ns, verifier=None
+                )
+                if outcome.status == "accepted":
+                    self._store_replayed(conn, state, rows)
+                    self._registry = (leaf + 1, state.registry())
+                else:
+                    refusals.append((leaf, outcome.error or _repeated(envelope)))
+                    kept: tuple[int, Registry] | None = self._registry
+                    self._registry = (leaf + 1, kept[1]) if kept is not None and kept[0] == leaf else None
+            return refusals
+
+    @staticmethod
+    def _store_replayed(conn: Connection, state: BatchState, rows: list[dict[str, Any]]) -> None:
+        insert_rows(conn, schema.events, rows[state.rows_written :])
+        state.write()
+
     # --- rebuild ------------------------------------------------------------------------------------------
 
-    def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> int:
+    def rebuild(
+        self,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        on_repair: Callable[[StateDifference], None] | None = None,
+    ) -> int:
         """Recompute every state table from the stored events alone; return how many events were replayed.
 
-        Every event is checked again on the way; one that its predecessors no longer allow means the stored
-        events were altered, and the rebuild stops with a ``StorageError`` naming it.
+        The stored events must be the log's leaves, one for one: a missing or extra leaf, or an event whose
+        leaf hash is not the tree's, is refused (``rebuild.log_mismatch``) before anything changes. Every
+        event is checked again on the way; one that its predecessors no longer allow means the stored events
+        were altered, and the rebuild stops with a ``StorageError`` naming it. ``on_repair`` is told every
+        difference between the state tables before and after (what the rebuild repaired).
         """
-        total = self.size
         self._registry = None
         try:
             with begin_write(self._engine) as conn:
-                self._lock_head(conn)
+                total = self._lock_head(conn)
+                check_leaves(conn, total)
+                before = snapshot(conn) if on_repair is not None else None
                 self._replay_all(conn, total, self._corrections(conn, total), progress=progress)
+                if before is not None and on_repair is not None:
+                    for difference in differences(before, snapshot(conn)):
+                        on_repair(difference)
         except SQLAlchemyError as exc:
             raise StorageError(f"rebuild failed: {exc.__class__.__name__}: {exc}") from exc
         analyze(self._engine)  # every state table was rewritten: plan from fresh statistics
@@ -726,6 +808,8 @@ class Ledger:
     def log(self) -> TransparencyLog:
         """The ledger's transparency log (key, checkpoints); created on first use if the ledger has none."""
         if self._log is None:
+            if self._read_only:
+                raise NotFoundError("this ledger has no log key yet", code="log.no_key", field="db")
             self._log = TransparencyLog.ensure(self._engine, origin=None, now_ns=self._clock())
         return self._log
 
@@ -915,3 +999,10 @@ def _cyclic_gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _repeated(envelope: Envelope) -> AdamasError:
+    """The refusal of a logged event whose id an earlier leaf used (where ingest reports a duplicate)."""
+    return ConflictError(
+        f"event id {envelope.event.id} is logged twice", code="event.duplicate_id", field="id"
+    )

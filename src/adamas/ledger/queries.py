@@ -28,7 +28,7 @@ from adamas.ledger.views import (
     TraceNode,
 )
 from adamas.model.records import EVIDENCE_LEVELS, Lot
-from adamas.model.values import cents_to_decimal, format_time_ns
+from adamas.model.values import COUNTRIES, cents_to_decimal, format_time_ns
 from adamas.store import schema
 from adamas.store.rows import (
     attestation_from_row,
@@ -329,7 +329,11 @@ def _rests_on_compromised(
 
 
 def evidence(conn: Connection, subject_kind: str, subject_id: str) -> Evidence:
-    """Every attestation about a subject, oldest first, and the highest evidence level they support."""
+    """Every attestation about a subject, oldest first, and the highest evidence level they support.
+
+    A subject of an unknown kind, or one the ledger does not know, is not found (``evidence.unknown``).
+    """
+    _known_subject(conn, subject_kind, subject_id)
     table = schema.attestations
     stmt = (
         select(table)
@@ -411,3 +415,27 @@ def stored_event(conn: Connection, event_id: str) -> StoredEvent:
         bytes(row.envelope),
         corrected_by,
     )
+
+
+_SUBJECT_TABLES = {
+    "event": (schema.events, schema.events.c.event_id),
+    "lot": (schema.lots, schema.lots.c.id),
+    "site": (schema.sites, schema.sites.c.id),
+    "participant": (schema.participants, schema.participants.c.id),
+}
+
+
+def _known_subject(conn: Connection, kind: str, subject_id: str) -> None:
+    if kind == "country":
+        known = subject_id in COUNTRIES
+    elif kind in _SUBJECT_TABLES:
+        _, column = _SUBJECT_TABLES[kind]
+        known = conn.execute(select(column).where(column == subject_id).limit(1)).first() is not None
+    else:
+        raise NotFoundError(
+            f"evidence is kept about an event, lot, site, participant or country, not {kind!r}",
+            code="evidence.unknown",
+            field="kind",
+        )
+    if not known:
+        raise NotFoundError(f"there is no {kind} {subject_id}", code="evidence.unknown", field="subject")

@@ -11,13 +11,14 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from adamas.errors import InputError, StorageError
+from adamas.errors import InputError, NotFoundError, StorageError
 from adamas.model.values import parse_time
 from adamas.store.schema import (
     LOG_TABLES,
@@ -40,6 +41,7 @@ __all__ = [
     "check_readable",
     "is_initialized",
     "is_read_only",
+    "meta_int",
     "migrate",
     "normalize_url",
     "open_engine",
@@ -88,7 +90,7 @@ def _add_the_log(conn: Connection) -> None:
     for table in LOG_TABLES:
         table.create(conn, checkfirst=True)
     size = backfill(conn)
-    head = int(conn.execute(select(meta.c.value).where(meta.c.name == HEAD)).scalar_one())
+    head = meta_int(conn.execute(select(meta.c.value).where(meta.c.name == HEAD)).scalar(), HEAD)
     if head != size:
         raise StorageError(
             f"the ledger's head says {head} events, the stored events number {size}",
@@ -145,6 +147,17 @@ MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {
 }
 
 
+def meta_int(value: str | None, name: str) -> int:
+    """The number an ``adamas_meta`` row holds; a corrupted row is a ``StorageError``, not a traceback."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise StorageError(
+            f"the ledger's {name} row is missing or corrupted ({value!r})",
+            code="storage.corrupt_meta",
+            field=name,
+        )
+    return int(value)
+
+
 def normalize_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs by naming the psycopg 3 driver; check the URL's form."""
     if url.startswith(("postgres://", "postgresql://")):
@@ -162,9 +175,41 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for ``url`` with the per-backend settings this module describes."""
+def open_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url`` with the per-backend settings this module describes.
+
+    ``read_only``: a SQLite file that does not exist is not found (``ledger.not_found``) rather than
+    created, so that a command that only reads never leaves a database behind.
+    """
     url = normalize_url(url)
+    try:
+        engine = _create(url)
+    except (ArgumentError, ImportError) as exc:  # an unknown or uninstalled driver
+        raise InputError(
+            f"cannot use the database driver of {url!r}: {exc}", code="storage.bad_url", field="db"
+        ) from exc
+    if read_only:
+        try:
+            _exists(url)
+        except NotFoundError:
+            engine.dispose()
+            raise
+    return engine
+
+
+def _exists(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or Path(database).exists():
+        return
+    raise NotFoundError(
+        f"no Adamas ledger at {url}; create one with `adamas init`", code="ledger.not_found", field="db"
+    )
+
+
+def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
 
@@ -288,7 +333,7 @@ def migrate(engine: Engine) -> None:
                     [{"name": "schema_version", "value": str(SCHEMA_VERSION)}, {"name": HEAD, "value": "0"}],
                 )
             return
-        version = int(read_meta(engine).get("schema_version", "0"))
+        version = meta_int(read_meta(engine).get("schema_version", "0"), "schema_version")
         if version > SCHEMA_VERSION:
             raise StorageError(
                 f"this database has schema version {version}; this Adamas knows up to {SCHEMA_VERSION}. "
