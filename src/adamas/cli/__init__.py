@@ -9,13 +9,13 @@ One module per command group; each registers its commands on the root applicatio
 
 from __future__ import annotations
 
-from adamas.cli import demo, kp, ledger, log, lots
+from adamas.cli import demo, kp, ledger, log, lots, simulate
 from adamas.cli._app import app
 from adamas.cli._common import fail
 from adamas.errors import NotFoundError
 
 __all__ = ["app", "main"]
-_GROUPS = (ledger, lots, log, kp, demo)
+_GROUPS = (ledger, lots, log, kp, demo, simulate)
 
 
 def main() -> None:

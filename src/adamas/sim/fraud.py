@@ -147,7 +147,8 @@ class Fraud:
         case.add(self.now, countries=[source.country], sites=[source.id])
         total = self.scaled(origin.carats * 0.5, 3000)
         case.details = {"source_country": source.country, "source_area": source.name,
-                        "via_mine": mine.id, "carats": f"{total / 100:.2f}",
+                        "via_mine": mine.id, "via_mine_name": mine.name, "via_country": mine.country,
+                        "carats": f"{total / 100:.2f}",
                         "source_usd_per_ct": round(origin.usd_per_ct, 2)}
         for share in (total // 3, total // 3, total - 2 * (total // 3)):
             lot = self.produce(mine, share, case, usd_per_ct=origin.usd_per_ct)
