@@ -59,7 +59,9 @@ def demo(
     except AdamasError as exc:
         fail(exc)
     base = f"http://127.0.0.1:{port}"
-    out.print(f"\n[bold]Three lots worth opening[/] (a year of {DEMO.year} trade drawn from real KP figures):")
+    out.print(
+        f"\n[bold]Three lots worth opening[/] (a year of {DEMO.year} trade drawn from real KP figures):"
+    )
     for pick in picks:
         out.print(f"\n  [bold]{pick.title}[/]  {pick.lot}\n    {pick.story}")
         out.print(f"    {base}/v1/lots/{pick.lot}/trace")

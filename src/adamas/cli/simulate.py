@@ -59,6 +59,7 @@ def summary_table(summary: Summary) -> Table:
 
 @app.command("simulate")
 def simulate_command(
+    *,
     db: DbOption = "sqlite:///adamas.db",
     year: Annotated[int, typer.Option(help="The year of KP production figures to simulate.")] = 2023,
     scale: Annotated[float, typer.Option(help="Fraction of the real carats to simulate.")] = 1e-5,

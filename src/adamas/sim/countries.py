@@ -35,7 +35,10 @@ NEIGHBOURS: Final = {"CF": ("CM", "CD", "CG"), "VE": ("GY", "BR"), "CI": ("LR", 
 _AREAS: Final[dict[str, tuple[tuple[str, str | None, str, str], ...]]] = {
     "AO": (("Lulo", None, "-8.95", "18.00"), ("Cuango", None, "-9.10", "18.05")),
     "CD": (("Mbuji-Mayi", None, "-6.13", "23.60"), ("Tshikapa", None, "-6.42", "20.80")),
-    "NA": (("Namdeb Elizabeth Bay", None, "-26.92", "15.22"), ("Debmarine Atlantic 1", None, "-28.40", "16.10")),
+    "NA": (
+        ("Namdeb Elizabeth Bay", None, "-26.92", "15.22"),
+        ("Debmarine Atlantic 1", None, "-28.40", "16.10"),
+    ),
     "ZW": (("Murowa", None, "-20.20", "30.30"), ("Marange", "Marange", "-19.98", "32.50")),
     "LS": (("Letseng", None, "-29.00", "28.87"), ("Liqhobong", None, "-29.00", "28.60")),
     "SL": (("Koidu", None, "8.64", "-10.97"), ("Tongo", None, "8.23", "-11.06")),
@@ -62,7 +65,7 @@ _AREAS: Final[dict[str, tuple[tuple[str, str | None, str, str], ...]]] = {
 
 @dataclass(frozen=True)
 class Producer:
-    """A country's production in the simulated year: real carats, USD and $/ct, with the year they are from."""
+    """A country's production in the simulated year: real carats, USD, $/ct, and the year they are from."""
 
     country: str
     name: str
@@ -128,9 +131,9 @@ def producers(year: int) -> list[Producer]:
     stand_ins: dict[str, dict[str, str]] = {}
     for country in sorted({c for rows_of in by_year.values() for c in rows_of} - set(chosen)):
         for delta in [d for k in range(1, FILL_YEARS + 1) for d in (-k, k)]:
-            row = by_year.get(year + delta, {}).get(country)
-            if row is not None:
-                stand_ins[country] = row
+            found = by_year.get(year + delta, {}).get(country)
+            if found is not None:
+                stand_ins[country] = found
                 break
     world_usd_per_ct = _world_usd_per_ct(year, rows)
     out: list[Producer] = []
@@ -205,8 +208,15 @@ def mines_of(countries: list[Producer], rng: random.Random) -> list[Mine]:
             first = rows[0]
             op_id, op_name = _OPERATORS.get(name) or _operator(first["operator"], producer.country)
             entries.append(
-                (name, op_id, op_name, max(figures) if figures else None, first["lat"] or None,
-                 first["lon"] or None, None)
+                (
+                    name,
+                    op_id,
+                    op_name,
+                    max(figures) if figures else None,
+                    first["lat"] or None,
+                    first["lon"] or None,
+                    None,
+                )
             )
         if not entries:
             areas = _AREAS.get(producer.country) or ((f"{producer.name} alluvial field", None, None, None),)
@@ -226,7 +236,8 @@ def mines_of(countries: list[Producer], rng: random.Random) -> list[Mine]:
             capacity = max(planned * rng.uniform(1.15, 1.45), figure or 0.0)
             out.append(
                 Mine(
-                    id=_slug(name)[:40] + ("" if producer.country in ("BW", "RU") else f"-{producer.country.lower()}"),
+                    id=_slug(name)[:40]
+                    + ("" if producer.country in ("BW", "RU") else f"-{producer.country.lower()}"),
                     name=name,
                     country=producer.country,
                     operator=op_id,

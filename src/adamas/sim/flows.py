@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from adamas.crypto import KeyPair
 from adamas.model.kp import kp_participant
@@ -196,10 +196,22 @@ class Market:
         new_id = self.scribe.new_id(prefix)
         value = sum(lot.value for lot in inputs)
         kind = "rough_parcel" if inputs[0].kind in ROUGH else inputs[0].kind
-        event = self.scribe.emit(holder, "lot.merge", lots=lot_ids, into={"id": new_id, "value": money(value)})
+        event = self.scribe.emit(
+            holder, "lot.merge", lots=lot_ids, into={"id": new_id, "value": money(value)}
+        )
         stones = sum(lot.stones or 0 for lot in inputs) if kind not in ROUGH else None
-        self._put(Parcel(new_id, kind, sum(lot.carats for lot in inputs), mix(lot.origin for lot in inputs),
-                         value, holder, stones, graded=False))
+        self._put(
+            Parcel(
+                new_id,
+                kind,
+                sum(lot.carats for lot in inputs),
+                mix(lot.origin for lot in inputs),
+                value,
+                holder,
+                stones,
+                graded=False,
+            )
+        )
         self.count("lots")
         return new_id, event
 
@@ -255,7 +267,7 @@ class Market:
             )
             self.count("certificates")
         seal = hashlib.sha256(f"{self.scribe.seed}:{shipment}".encode()).hexdigest()[:12].upper()
-        fields: dict[str, object] = {"shipment": shipment, "lots": lot_ids, "to": to, "seal": f"SEAL-{seal}"}
+        fields: dict[str, Any] = {"shipment": shipment, "lots": lot_ids, "to": to, "seal": f"SEAL-{seal}"}
         if number is not None:
             fields["certificate"] = number
         fields["value"] = money(declared)
@@ -296,7 +308,7 @@ class Market:
                 self._move(lot_id, t.to)
                 self.reserved.discard(lot_id)
             if t.case is not None:
-                t.case.add(self.scribe.now_ns, events=events, lots=t.lots, participants=[t.to])
+                t.case.add(self.scribe.time_of, events=events, lots=t.lots, participants=[t.to])
             if t.keep:
                 self.reserved.update(t.lots)
 
@@ -330,7 +342,9 @@ class Market:
         polished_value = rough.value * self.rng.uniform(1.5, 2.0)
         for i, c, origin in zip(ids, sizes, origins, strict=True):
             premium = 1.0 + c / 100
-            self._put(Parcel(i, "polished", c, origin, int(polished_value * c / sum(sizes) * premium), maker, 1))
+            self._put(
+                Parcel(i, "polished", c, origin, int(polished_value * c / sum(sizes) * premium), maker, 1)
+            )
         self.count("lots", len(ids))
         self.count("stones", len(ids))
         return ids, event
@@ -340,7 +354,7 @@ class Market:
         lot = self.lots[lot_id]
         lot.graded = True
         report = {
-            "number": self.scribe.new_id(f"{lab.split('-')[0].upper()}-{self.year % 100}", 8),
+            "number": self.scribe.new_id(f"{lab.split('-', maxsplit=1)[0].upper()}-{self.year % 100}", 8),
             "carats": format_hundredths(lot.carats),
             "color": self.rng.choice(_COLOURS),
             "clarity": self.rng.choice(_CLARITY),
@@ -354,10 +368,22 @@ class Market:
         inputs = [self._drop(i) for i in lot_ids]
         jewel = self.scribe.new_id(f"JWL-{self.year}-", 6)
         event = self.scribe.emit(
-            shop, "lot.assemble", lots=lot_ids, into={"id": jewel, "kind": "jewel", "description": description}
+            shop,
+            "lot.assemble",
+            lots=lot_ids,
+            into={"id": jewel, "kind": "jewel", "description": description},
         )
-        self._put(Parcel(jewel, "jewel", sum(p.carats for p in inputs), mix(p.origin for p in inputs),
-                         int(sum(p.value for p in inputs) * 1.3), shop, sum(p.stones or 1 for p in inputs)))
+        self._put(
+            Parcel(
+                jewel,
+                "jewel",
+                sum(p.carats for p in inputs),
+                mix(p.origin for p in inputs),
+                int(sum(p.value for p in inputs) * 1.3),
+                shop,
+                sum(p.stones or 1 for p in inputs),
+            )
+        )
         self.count("lots")
         return jewel, event
 

@@ -62,6 +62,10 @@ class Fraud:
         """The world's time."""
         return self.market.scribe.now_ns
 
+    def when(self, event: str) -> int:
+        """The declared time of a recent event."""
+        return self.market.scribe.time_of(event)
+
     def mine(self, *wanted: str, country: str | None = None) -> Mine | None:
         """The first mine of the world among ``wanted`` ids (or the largest in ``country``)."""
         mines = self.market.mines
@@ -83,8 +87,14 @@ class Fraud:
         lot, event = self.market.register(mine, carats, usd_per_ct=usd_per_ct)
         self.market.reserved.add(lot)
         if case is not None:
-            case.add(self.now, events=[event], lots=[lot], participants=[mine.operator],
-                     countries=[mine.country], sites=[mine.id])
+            case.add(
+                self.when,
+                events=[event],
+                lots=[lot],
+                participants=[mine.operator],
+                countries=[mine.country],
+                sites=[mine.id],
+            )
         return lot
 
     def ship(
@@ -102,8 +112,13 @@ class Fraud:
         """Send lots as part of ``case``."""
         m = self.market
         events = m.send(sender, to, lots, case=case, value_factor=value_factor, skim=skim, keep=keep, key=key)
-        case.add(self.now, events=events, lots=lots, participants=[sender, to],
-                 countries=[m.country_of(sender), m.country_of(to)])
+        case.add(
+            self.when,
+            events=events,
+            lots=lots,
+            participants=[sender, to],
+            countries=[m.country_of(sender), m.country_of(to)],
+        )
 
     def held_rough(self, holder: str, n: int = 1) -> list[str]:
         """Up to ``n`` rough lots ``holder`` holds, reserved for the scenario."""
@@ -126,7 +141,11 @@ class Fraud:
         """Rough from a suspended country's non-compliant area registered at a neighbour's mine."""
         source, mine = None, None
         for country in sorted(NEIGHBOURS):
-            blocked = [x for x in self.market.mines if x.country == country and not self.trade.may_produce(x, self.now)]
+            blocked = [
+                x
+                for x in self.market.mines
+                if x.country == country and not self.trade.may_produce(x, self.now)
+            ]
             if not blocked:
                 continue
             for neighbour in NEIGHBOURS[country]:
@@ -144,12 +163,17 @@ class Fraud:
             f"Rough from {source.name} ({source.country}, outside the KP compliant zones) registered as "
             f"production of {mine.name} in {mine.country} and exported to Dubai.",
         )
-        case.add(self.now, countries=[source.country], sites=[source.id])
+        case.add(self.when, countries=[source.country], sites=[source.id])
         total = self.scaled(origin.carats * 0.5, 3000)
-        case.details = {"source_country": source.country, "source_area": source.name,
-                        "via_mine": mine.id, "via_mine_name": mine.name, "via_country": mine.country,
-                        "carats": f"{total / 100:.2f}",
-                        "source_usd_per_ct": round(origin.usd_per_ct, 2)}
+        case.details = {
+            "source_country": source.country,
+            "source_area": source.name,
+            "via_mine": mine.id,
+            "via_mine_name": mine.name,
+            "via_country": mine.country,
+            "carats": f"{total / 100:.2f}",
+            "source_usd_per_ct": round(origin.usd_per_ct, 2),
+        }
         for share in (total // 3, total // 3, total - 2 * (total // 3)):
             lot = self.produce(mine, share, case, usd_per_ct=origin.usd_per_ct)
             yield "export"
@@ -159,7 +183,9 @@ class Fraud:
     def export_exceeds_supply(self) -> Script:
         """A small producer exports several times what it mined (by the KP figures) and imported."""
         taken = {n for ns in NEIGHBOURS.values() for n in ns}
-        country = next((c for c in ("SL", "GN", "TZ", "LS", "GH") if c in self.producers and c not in taken), None)
+        country = next(
+            (c for c in ("SL", "GN", "TZ", "LS", "GH") if c in self.producers and c not in taken), None
+        )
         mine = self.mine(country=country) if country else None
         if country is None or mine is None:
             return
@@ -170,8 +196,11 @@ class Fraud:
             f"{country} exports {extra / 100:.2f} ct beyond the {supply / 100:.2f} ct it produced by the KP "
             "figures, with no imports to explain it.",
         )
-        case.details = {"country": country, "kp_production_carats": f"{supply / 100:.2f}",
-                        "excess_carats": f"{extra / 100:.2f}"}
+        case.details = {
+            "country": country,
+            "kp_production_carats": f"{supply / 100:.2f}",
+            "excess_carats": f"{extra / 100:.2f}",
+        }
         for share in (extra // 4, extra // 4, extra // 4, extra - 3 * (extra // 4)):
             lot = self.produce(mine, share, case)
             yield "export"
@@ -202,13 +231,18 @@ class Fraud:
             carats = sum(m.lots[x].carats for x in lots)
             self.ship(case, seller, buyer, lots, value_factor=factor)
             case.details.setdefault("shipments", []).append(
-                {"carats": f"{carats / 100:.2f}", "worth_usd": f"{worth / 100:.2f}",
-                 "declared_factor": factor}
+                {
+                    "carats": f"{carats / 100:.2f}",
+                    "worth_usd": f"{worth / 100:.2f}",
+                    "declared_factor": factor,
+                }
             )
             yield "production"
         origin = f"{norm:.0f} $/ct" if norm else "the origins' prices"
-        case.story = (f"{seller} declares its rough at {factor:g} times its worth ({origin}) when shipping it "
-                      f"to {buyer}.")
+        case.story = (
+            f"{seller} declares its rough at {factor:g} times its worth ({origin}) when shipping it "
+            f"to {buyer}."
+        )
 
     def undervaluation(self) -> Script:
         """An exporter declares parcels at a fifth of the origin's $/ct."""
@@ -222,8 +256,9 @@ class Fraud:
         """A parcel leaves Dubai for Mumbai and comes back, declared at a higher value each time."""
         there = "opera-house-rough"
         case = self.truth.new_case(
-            "round_trip", f"A parcel goes from Dubai ({_HUB_AE}) to Mumbai ({there}) and back, its declared "
-            "value inflated at each crossing."
+            "round_trip",
+            f"A parcel goes from Dubai ({_HUB_AE}) to Mumbai ({there}) and back, its declared "
+            "value inflated at each crossing.",
         )
         yield "hubs"
         lots = self.held_rough(_HUB_AE)
@@ -241,8 +276,9 @@ class Fraud:
         """A cutter's output that its rough cannot explain; the lab finds one stone laboratory-grown."""
         maker, lab = "kiran-gems-surat", "igi-mumbai"
         case = self.truth.new_case(
-            "lab_grown_substitution", f"{maker} declares a 62% polished yield, padding its output with "
-            f"laboratory-grown stones; {lab} finds one of them not natural."
+            "lab_grown_substitution",
+            f"{maker} declares a 62% polished yield, padding its output with "
+            f"laboratory-grown stones; {lab} finds one of them not natural.",
         )
         yield "makers"
         lots = self.held_rough(maker)
@@ -250,18 +286,21 @@ class Fraud:
             yield "makers"
             lots = self.held_rough(maker)
         stones, event = self.market.manufacture(maker, lots[0], 0.62, median=0.35)
-        case.add(self.now, events=[event], lots=[lots[0], *stones], participants=[maker], countries=["IN"])
+        case.add(self.when, events=[event], lots=[lots[0], *stones], participants=[maker], countries=["IN"])
         largest = max(stones, key=lambda s: self.market.lots[s].carats)
         self.market.reserved.add(largest)
         self.ship(case, maker, lab, [largest], keep=True)
         yield "labs"
         grade = self.market.grade(lab, largest, natural=False)
         attest = self.market.scribe.emit(
-            lab, "attest", subject={"kind": "lot", "id": largest}, claim="not_natural",
+            lab,
+            "attest",
+            subject={"kind": "lot", "id": largest},
+            claim="not_natural",
             statement=f"Lot {largest} is a laboratory-grown (CVD) diamond, not natural.",
             evidence=[{"sha256": _digest(f"lab-report:{largest}")}],
         )
-        case.add(self.now, events=[grade, attest], lots=[largest], participants=[lab])
+        case.add(self.when, events=[grade, attest], lots=[largest], participants=[lab])
         self.market.take(largest)
 
     def weight_skim(self) -> Script:
@@ -285,8 +324,9 @@ class Fraud:
             return
         maker, shop = "varachha-polishing", "fifth-avenue-jewels"
         case = self.truth.new_case(
-            "sanctioned_relabel", f"Russian rough from {ru.name} mixed with Angolan rough in Dubai, re-exported "
-            "as mixed origin to Surat, cut into stones under the G7 thresholds and sold in New York."
+            "sanctioned_relabel",
+            f"Russian rough from {ru.name} mixed with Angolan rough in Dubai, re-exported "
+            "as mixed origin to Surat, cut into stones under the G7 thresholds and sold in New York.",
         )
         yield "production"
         carats = self.scaled(ru.carats / 52, 2000)
@@ -297,23 +337,26 @@ class Fraud:
         yield "hubs"
         mixed, merge = self.market.merge(_HUB_AE, lots, f"MIX-AE-{self.market.year}-")
         half = self.market.lots[mixed].carats // 2
-        parts, split = self.market.split(_HUB_AE, mixed, [half, self.market.lots[mixed].carats - half],
-                                         f"ASR-AE-{self.market.year}-")
+        parts, split = self.market.split(
+            _HUB_AE, mixed, [half, self.market.lots[mixed].carats - half], f"ASR-AE-{self.market.year}-"
+        )
         self.market.reserved.update(parts)
-        case.add(self.now, events=[merge, split], lots=[mixed, *parts], participants=[_HUB_AE], countries=["AE"])
+        case.add(
+            self.when, events=[merge, split], lots=[mixed, *parts], participants=[_HUB_AE], countries=["AE"]
+        )
         self.ship(case, _HUB_AE, maker, parts, keep=True)
         yield "makers"
         stones: list[str] = []
         for part in parts:
             out, event = self.market.manufacture(maker, part, 0.4, max_stone=45, median=0.12)
             stones += out
-            case.add(self.now, events=[event], lots=[part, *out])
+            case.add(self.when, events=[event], lots=[part, *out])
         self.market.reserved.update(stones)
         for i in range(0, len(stones), 200):
             self.ship(case, maker, shop, stones[i : i + 200], keep=True)
         yield "shops"
         for stone in stones:
-            case.add(self.now, events=[self.market.sell(shop, stone)], lots=[stone])
+            case.add(self.when, events=[self.market.sell(shop, stone)], lots=[stone])
         case.details = {"stones": len(stones), "largest_stone_carats": "0.45"}
 
     def compromised_key(self) -> Script:
@@ -322,11 +365,16 @@ class Fraud:
         m = self.market
         victim, accomplice = "katargam-cutters", ACCOMPLICE[0]
         branch = m.scribe.key(victim, 1)
-        m.scribe.emit(victim, "key.add", participant=victim,
-                      new_key={"id": branch.id, "public_key": branch.public_key_b64})
+        m.scribe.emit(
+            victim,
+            "key.add",
+            participant=victim,
+            new_key={"id": branch.id, "public_key": branch.public_key_b64},
+        )
         case = self.truth.new_case(
-            "compromised_key", f"The branch-office key of {victim} is stolen; its rough is shipped with it to "
-            f"{accomplice} until the Indian authority revokes the key from the day of the theft."
+            "compromised_key",
+            f"The branch-office key of {victim} is stolen; its rough is shipped with it to "
+            f"{accomplice} until the Indian authority revokes the key from the day of the theft.",
         )
         compromised_at = None
         for _ in range(2):
@@ -340,16 +388,28 @@ class Fraud:
         assert compromised_at is not None
         yield "makers"
         revoke = m.scribe.emit(
-            authority_id("IN"), "key.revoke", participant=victim, key_id=branch.id,
+            authority_id("IN"),
+            "key.revoke",
+            participant=victim,
+            key_id=branch.id,
             reason="branch-office key stolen; revoked from the time of the theft",
             effective=_format(compromised_at),
         )
+        # The ledger flags the compromise on the revocation, naming each event signed since the theft.
+        case.add(self.when, events=[revoke])
         case.details = {"key": branch.id, "compromised_at": _format(compromised_at), "revocation": revoke}
         yield "makers"
         spare = self.held_rough(victim)
         if spare:
-            event = m.scribe.emit(victim, "lot.ship", key=branch, expect="envelope.key_revoked",
-                                  shipment=m.scribe.new_id(f"shp-{m.year}-", 7), lots=spare, to=accomplice)
+            event = m.scribe.emit(
+                victim,
+                "lot.ship",
+                key=branch,
+                expect="envelope.key_revoked",
+                shipment=m.scribe.new_id(f"shp-{m.year}-", 7),
+                lots=spare,
+                to=accomplice,
+            )
             self.attempt("compromised_key", event, "envelope.key_revoked", [victim, accomplice], spare)
             self.release(spare)
 
@@ -360,11 +420,15 @@ class Fraud:
             return
         capacity = self.scaled(mine.capacity, PARCEL_MIN)
         case = self.truth.new_case(
-            "production_spike", f"{mine.name} ({mine.country}) registers three times its licensed annual "
-            "capacity within four weeks."
+            "production_spike",
+            f"{mine.name} ({mine.country}) registers three times its licensed annual "
+            "capacity within four weeks.",
         )
-        case.details = {"site": mine.id, "annual_capacity": f"{capacity / 100:.2f}",
-                        "registered_carats": f"{3 * capacity / 100:.2f}"}
+        case.details = {
+            "site": mine.id,
+            "annual_capacity": f"{capacity / 100:.2f}",
+            "registered_carats": f"{3 * capacity / 100:.2f}",
+        }
         for _ in range(4):
             yield "production"
             lot = self.produce(mine, 3 * capacity // 4, case)
@@ -378,18 +442,36 @@ class Fraud:
         lot = self.produce(mine, PARCEL_MIN * 2, None)
         yield "export"
         fake = f"{mine.country}-{m.year}-F{self.rng.randrange(10**6):06d}"
-        event = m.scribe.emit(mine.operator, "lot.ship", expect="certificate.required",
-                              shipment=m.scribe.new_id(f"shp-{m.year}-", 7), lots=[lot], to=_HUB_AE,
-                              certificate=fake)
+        event = m.scribe.emit(
+            mine.operator,
+            "lot.ship",
+            expect="certificate.required",
+            shipment=m.scribe.new_id(f"shp-{m.year}-", 7),
+            lots=[lot],
+            to=_HUB_AE,
+            certificate=fake,
+        )
         self.attempt("forged_certificate", event, "certificate.required", [mine.operator, _HUB_AE], [lot])
         event = m.scribe.emit(
-            mine.operator, "certificate.issue", expect="actor.not_authorized",
-            certificate={"number": fake, "exporter": mine.operator, "importer": _HUB_AE,
-                         "exporting_country": mine.country, "importing_country": "AE",
-                         "origin": {mine.country: f"{m.lots[lot].carats / 100:.2f}"},
-                         "carats": f"{m.lots[lot].carats / 100:.2f}", "value": {"amount": "100.00", "currency": "USD"},
-                         "parcels": 1, "hs_code": "7102.10", "issued": m.scribe.time,
-                         "expires": _format(self.now + 30 * 86_400 * 10**9), "shipment": "shp-forged", "lots": [lot]},
+            mine.operator,
+            "certificate.issue",
+            expect="actor.not_authorized",
+            certificate={
+                "number": fake,
+                "exporter": mine.operator,
+                "importer": _HUB_AE,
+                "exporting_country": mine.country,
+                "importing_country": "AE",
+                "origin": {mine.country: f"{m.lots[lot].carats / 100:.2f}"},
+                "carats": f"{m.lots[lot].carats / 100:.2f}",
+                "value": {"amount": "100.00", "currency": "USD"},
+                "parcels": 1,
+                "hs_code": "7102.10",
+                "issued": m.scribe.time,
+                "expires": _format(self.now + 30 * 86_400 * 10**9),
+                "shipment": "shp-forged",
+                "lots": [lot],
+            },
         )
         self.attempt("forged_certificate", event, "actor.not_authorized", [mine.operator], [lot])
         self.release([lot])
@@ -403,9 +485,15 @@ class Fraud:
         yield "export"
         m.send(mine.operator, "antwerp-rough-diamonds", [first])
         number = m.transit[-1].certificate
-        event = m.scribe.emit(mine.operator, "lot.ship", expect="certificate.used",
-                              shipment=m.scribe.new_id(f"shp-{m.year}-", 7), lots=[second],
-                              to="antwerp-rough-diamonds", certificate=number)
+        event = m.scribe.emit(
+            mine.operator,
+            "lot.ship",
+            expect="certificate.used",
+            shipment=m.scribe.new_id(f"shp-{m.year}-", 7),
+            lots=[second],
+            to="antwerp-rough-diamonds",
+            certificate=number,
+        )
         self.attempt("reused_certificate", event, "certificate.used", [mine.operator], [second])
         self.release([second])
 

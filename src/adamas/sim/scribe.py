@@ -22,6 +22,7 @@ __all__ = ["SECOND", "Batch", "Scribe"]
 
 SECOND: Final = 1_000_000_000
 DAY: Final = 86_400 * SECOND
+RECENT: Final = 100_000
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Scribe:
         self._latest = 0
         self._ready: list[Batch] = []
         self._ids: dict[str, int] = {}
+        self._recent: dict[str, int] = {}
 
     # --- identity -----------------------------------------------------------------------------------------
 
@@ -113,6 +115,11 @@ class Scribe:
 
     def _add(self, envelope: dict[str, Any], time_ns: int, expect: str | None) -> str:
         event_id: str = envelope["body"]["id"]
+        self._recent[event_id] = time_ns
+        if len(self._recent) > RECENT:
+            # Only recent events are ever looked up (by the fraud cases being written): keep memory bounded.
+            for old in list(self._recent)[: RECENT // 2]:
+                del self._recent[old]
         self._pending.append(envelope)
         self._latest = max(self._latest, time_ns)
         if expect is not None:
@@ -120,6 +127,10 @@ class Scribe:
         if len(self._pending) >= self.batch_size:
             self.cut()
         return event_id
+
+    def time_of(self, event_id: str) -> int:
+        """The declared time of a recent event."""
+        return self._recent[event_id]
 
     def cut(self) -> None:
         """Close the current batch (if any) so that it can be submitted."""

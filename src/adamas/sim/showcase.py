@@ -108,14 +108,12 @@ def _laundered(ledger: Ledger, truth: Truth) -> Showcase:
         if node.lot.kind in ("polished", "jewel") and (best is None or node.lot.carats > best.carats):
             best = node.lot
     view = best or ledger.lot(registered)
-    share = sum(
-        (s.carats for s in ledger.trace(view.id).origin if s.site == details["via_mine"]), Decimal(0)
-    )
+    share = sum((s.carats for s in ledger.trace(view.id).origin if s.site == details["via_mine"]), Decimal(0))
     return Showcase(
         "a laundered stone" if best else "a laundered parcel",
         view.id,
-        f"{view.carats} ct {view.kind}, now {view.state} with {view.holder}: {share} ct of it traces to rough "
-        f"registered at {details['via_mine_name']} ({details['via_country']}) but came from "
+        f"{view.carats} ct {view.kind}, now {view.state} with {view.holder}: {share} ct of it traces to "
+        f"rough registered at {details['via_mine_name']} ({details['via_country']}) but came from "
         f"{details['source_area']} ({details['source_country']}), outside the KP compliant zones.",
     )
 

@@ -255,6 +255,7 @@ def simulate(
     keys_dir: Path | None = None,
 ) -> tuple[Summary, Truth]:
     """Build the world of ``options`` into the (new) ledger at ``url``; return its summary and truth."""
+    producers(options.year)  # an unknown year is refused before anything is written
     truth = Truth(options.seed, options.year, options.scale, list(options.fraud))
     world = World(options, truth, Scribe(options.seed))
     clock = SimClock(parse_time(GENESIS_TIME, "time"))

@@ -19,13 +19,14 @@ case is honest trade. ``attempts`` were refused by the ledger and are not in the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from adamas.model.values import format_time_ns
 
-__all__ = ["Attempt", "Case", "Truth"]
+__all__ = ["Attempt", "Case", "Score", "Truth", "score"]
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Case:
 
     def add(
         self,
-        now_ns: int,
+        time_of: Callable[[str], int],
         *,
         events: list[str] | tuple[str, ...] = (),
         lots: list[str] | tuple[str, ...] = (),
@@ -54,7 +55,7 @@ class Case:
         countries: list[str] | tuple[str, ...] = (),
         sites: list[str] | tuple[str, ...] = (),
     ) -> None:
-        """Record more of the case, as of the world's time ``now_ns``."""
+        """Record more of the case; ``time_of`` gives each event's declared time."""
         for target, items in (
             (self.events, events),
             (self.lots, lots),
@@ -65,9 +66,10 @@ class Case:
             for item in items:
                 if item not in target:
                     target.append(item)
-        if events:
-            self.start_ns = now_ns if self.start_ns is None else min(self.start_ns, now_ns)
-            self.end_ns = now_ns if self.end_ns is None else max(self.end_ns, now_ns)
+        for event in events:
+            at = time_of(event)
+            self.start_ns = at if self.start_ns is None else min(self.start_ns, at)
+            self.end_ns = at if self.end_ns is None else max(self.end_ns, at)
 
     def to_json(self) -> dict[str, Any]:
         """The case as the truth file writes it."""
@@ -145,3 +147,53 @@ class Truth:
     def write(self, path: Path) -> None:
         """Write the truth file (JSON, sorted keys, one trailing newline)."""
         path.write_text(json.dumps(self.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+#: The kinds of ledger object an alert may name to hit a case (countries are too coarse to count).
+MATCHED_KINDS = {"lot": "lots", "event": "events", "participant": "participants", "site": "sites"}
+
+
+@dataclass(frozen=True)
+class Score:
+    """How a detector's alerts compare with the truth, for one scenario (or all: ``scenario`` None)."""
+
+    scenario: str | None
+    cases: int
+    detected: int
+    alerts: int
+    true_alerts: int
+
+    @property
+    def recall(self) -> float:
+        """Share of the cases named by at least one alert."""
+        return self.detected / self.cases if self.cases else 1.0
+
+    @property
+    def precision(self) -> float:
+        """Share of the alerts that name something of a case."""
+        return self.true_alerts / self.alerts if self.alerts else 1.0
+
+
+def score(truth: dict[str, Any], alerts: list[dict[str, str]], scenario: str | None = None) -> Score:
+    """Score ``alerts`` (each ``{"kind": lot|event|participant|site, "id": ..., "scenario"?: ...}``) against a
+    truth file's JSON, for one ``scenario`` or for all.
+
+    An alert hits a case when it names one of the case's objects of that kind and, if the alert names a
+    scenario, it is the case's. A case is detected when some alert hits it.
+    """
+    cases = [c for c in truth["cases"] if scenario is None or c["scenario"] == scenario]
+    chosen = [a for a in alerts if scenario is None or a.get("scenario") in (None, scenario)]
+    detected: set[str] = set()
+    hits = 0
+    for alert in chosen:
+        key = MATCHED_KINDS.get(alert["kind"])
+        hit = False
+        for case in cases:
+            if key is None or alert["id"] not in case[key]:
+                continue
+            if alert.get("scenario") not in (None, case["scenario"]):
+                continue
+            detected.add(case["id"])
+            hit = True
+        hits += hit
+    return Score(scenario, len(cases), len(detected), len(chosen), hits)
