@@ -203,11 +203,11 @@ class Trade:
                     m.sell(shop.id, item.id)
 
     def oversight(self, week: int) -> None:
-        """Monitors visit the largest mines, and authorities verify production, a few times a year."""
+        """Monitors visit the six largest mines, and authorities verify production, four times a year."""
         m = self.market
         if week % 13 != 5:
             return
-        mines = sorted(m.mines, key=lambda x: -x.carats)[:3]
+        mines = sorted(m.mines, key=lambda x: -x.carats)[:6]
         monitor = m.cast.monitors[(week // 13) % len(m.cast.monitors)]
         for mine in mines:
             m.scribe.emit(
