@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from adamas.crypto import KeyPair
-from adamas.model.signing import sign_body
+from adamas.crypto.canonical import canonicalize_plain
 from adamas.model.values import format_time_ns
 
 __all__ = ["SECOND", "Batch", "Scribe"]
@@ -98,20 +98,22 @@ class Scribe:
         """
         self.now_ns += SECOND
         self.counter += 1
+        signer = key or self.key(actor)
         body = {
             "v": 1,
             "type": type_,
             "id": f"sim-{self.seed}-{self.counter:09d}",
             "actor": actor,
+            "key": signer.id,
             "time": format_time_ns(self.now_ns),
             **fields,
         }
-        return self._add(sign_body(body, key or self.key(actor)), self.now_ns, expect)
+        return self._add(_signed(body, signer), self.now_ns, expect)
 
     def emit_body(self, body: dict[str, Any], key: KeyPair, actor: str, time_ns: int) -> str:
         """Sign a prepared body (fixed id and time, as the KP policy has) and queue it."""
         self.now_ns = max(self.now_ns, time_ns)
-        return self._add(sign_body(body, key, actor=actor), time_ns, None)
+        return self._add(_signed({"v": 1, **body, "actor": actor, "key": key.id}, key), time_ns, None)
 
     def _add(self, envelope: dict[str, Any], time_ns: int, expect: str | None) -> str:
         event_id: str = envelope["body"]["id"]
@@ -142,3 +144,10 @@ class Scribe:
         """The batches closed so far, oldest first."""
         ready, self._ready = self._ready, []
         yield from ready
+
+
+def _signed(body: dict[str, Any], key: KeyPair) -> dict[str, Any]:
+    """The envelope of ``body``. The simulator's bodies are plain JSON (strings, small integers, booleans,
+    ASCII keys), for which the standard library's encoder writes the RFC 8785 bytes, several times faster
+    than the general canonicalizer (see ``canonicalize_plain``)."""
+    return {"body": body, "sig": key.sign(canonicalize_plain(body))}

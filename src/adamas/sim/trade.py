@@ -121,28 +121,34 @@ class Trade:
         for hub in m.cast.hubs:
             if hub.id in m.paused:
                 continue
-            for group in _by_taint(m, m.holding(hub.id)):
-                lot = group[0]
-                if len(group) > 1:
-                    mixed, _ = m.merge(hub.id, [p.id for p in group], f"MIX-{hub.country}-{m.year}-")
-                    lot = m.lots[mixed]
-                size = m.rng.uniform(500, 2500)
-                n = max(1, min(300, int(lot.carats / size)))
-                ids = [lot.id]
-                if n > 1:
-                    ids, _ = m.split(hub.id, lot.id, _parts(m, lot.carats, n), f"ASR-{hub.country}-{m.year}-")
-                by_buyer: dict[str, list[str]] = {}
-                for lot_id in ids:
-                    parcel = m.lots[lot_id]
-                    if m.rng.random() < 0.1:
-                        others = [h for h in m.cast.hubs if h.country != hub.country]
-                        buyer = self.pick(others, parcel)
-                    else:
-                        buyer = self.pick(m.cast.makers, parcel)
-                    by_buyer.setdefault(buyer.id, []).append(lot_id)
-                for buyer_id, chosen in sorted(by_buyer.items()):
-                    for chunk in _chunks(chosen, MAX_LOTS):
-                        m.send(hub.id, buyer_id, chunk)
+            for whole in _by_taint(m, m.holding(hub.id)):
+                for group in [whole[i : i + 500] for i in range(0, len(whole), 500)]:
+                    self._assort(hub, group)
+
+    def _assort(self, hub: Member, group: list[Parcel]) -> None:
+        """Mix ``group`` into one lot, split it into assortments and sell them on."""
+        m = self.market
+        lot = group[0]
+        if len(group) > 1:
+            mixed, _ = m.merge(hub.id, [p.id for p in group], f"MIX-{hub.country}-{m.year}-")
+            lot = m.lots[mixed]
+        size = m.rng.uniform(500, 2500)
+        n = max(1, min(300, int(lot.carats / size)))
+        ids = [lot.id]
+        if n > 1:
+            ids, _ = m.split(hub.id, lot.id, _parts(m, lot.carats, n), f"ASR-{hub.country}-{m.year}-")
+        by_buyer: dict[str, list[str]] = {}
+        for lot_id in ids:
+            parcel = m.lots[lot_id]
+            if m.rng.random() < 0.1:
+                others = [h for h in m.cast.hubs if h.country != hub.country]
+                buyer = self.pick(others, parcel)
+            else:
+                buyer = self.pick(m.cast.makers, parcel)
+            by_buyer.setdefault(buyer.id, []).append(lot_id)
+        for buyer_id, chosen in sorted(by_buyer.items()):
+            for chunk in _chunks(chosen, MAX_LOTS):
+                m.send(hub.id, buyer_id, chunk)
 
     def makers(self) -> None:
         """Cutters polish their rough (25-50% yield by weight), send the larger stones to a lab and make
