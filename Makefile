@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SOURCES := src tests benchmarks scripts
 
-.PHONY: demo test lint bench bench-ingest bench-log install clean
+.PHONY: demo test lint bench bench-ingest bench-log bench-simulate install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,16 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: bench-ingest bench-log
+bench: bench-ingest bench-log bench-simulate
 
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 
 bench-log: $(STAMP)
 	$(BIN)/python benchmarks/log.py
+
+bench-simulate: $(STAMP)
+	$(BIN)/python benchmarks/simulate.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache .hypothesis
