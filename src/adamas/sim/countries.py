@@ -26,13 +26,13 @@ from typing import Final
 from adamas.data import kp_data
 from adamas.errors import InputError
 
-__all__ = ["NEIGHBOURS", "Mine", "Producer", "mines_of", "producers"]
+__all__ = ["AREAS", "NEIGHBOURS", "Mine", "Producer", "mines_of", "producers", "slug"]
 
 FILL_YEARS: Final = 3
 #: Where goods of a suspended producer can be carried across a land border to a participant's mine.
 NEIGHBOURS: Final = {"CF": ("CM", "CD", "CG"), "VE": ("GY", "BR"), "CI": ("LR", "GH", "GN"), "ZW": ("ZA",)}
 #: Real diamond areas for producers that diamond_mines.csv does not list: (name, zone, lat, lon).
-_AREAS: Final[dict[str, tuple[tuple[str, str | None, str, str], ...]]] = {
+AREAS: Final[dict[str, tuple[tuple[str, str | None, str, str], ...]]] = {
     "AO": (("Lulo", None, "-8.95", "18.00"), ("Cuango", None, "-9.10", "18.05")),
     "CD": (("Mbuji-Mayi", None, "-6.13", "23.60"), ("Tshikapa", None, "-6.42", "20.80")),
     "NA": (
@@ -60,6 +60,7 @@ _AREAS: Final[dict[str, tuple[tuple[str, str | None, str, str], ...]]] = {
     "CI": (("Seguela", None, "7.96", "-6.67"),),
     "ML": (("Kenieba", None, "12.84", "-11.24"),),
     "VE": (("Guaniamo", None, "6.40", "-66.20"),),
+    "IN": (("Panna", None, "24.72", "80.19"),),
 }
 
 
@@ -180,7 +181,7 @@ _OPERATORS: Final = {
 }
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
@@ -189,7 +190,7 @@ def _operator(name: str, country: str) -> tuple[str, str]:
     short = re.split(r"[(/,;]", name)[0].strip() or f"{country} mining"
     if short.startswith("("):
         short = f"{country} mining"
-    return f"{_slug(short)}-{country.lower()}", short
+    return f"{slug(short)}-{country.lower()}", short
 
 
 def mines_of(countries: list[Producer], rng: random.Random) -> list[Mine]:
@@ -197,8 +198,8 @@ def mines_of(countries: list[Producer], rng: random.Random) -> list[Mine]:
     listed: dict[str, dict[str, list[dict[str, str]]]] = {}
     iso2 = _iso2()
     for row in _read("diamond_mines.csv"):
-        if row["status"].startswith("closed") or row["iso3"] not in iso2:
-            continue
+        if row["iso3"] not in iso2:
+            continue  # a closed mine's country has no production row for a year after it closed
         listed.setdefault(iso2[row["iso3"]], {}).setdefault(row["mine"], []).append(row)
     out: list[Mine] = []
     for producer in countries:
@@ -219,9 +220,9 @@ def mines_of(countries: list[Producer], rng: random.Random) -> list[Mine]:
                 )
             )
         if not entries:
-            areas = _AREAS.get(producer.country) or ((f"{producer.name} alluvial field", None, None, None),)
+            areas = AREAS.get(producer.country) or ((f"{producer.name} alluvial field", None, None, None),)
             for i, (name, zone, lat, lon) in enumerate(areas):
-                op_id = f"{_slug(name)}-mining-{producer.country.lower()}"
+                op_id = f"{slug(name)}-mining-{producer.country.lower()}"
                 entries.append((name, op_id, f"{name} Mining Company", None, lat, lon, zone))
                 if i == 0 and producer.carats < 50_000 and producer.country != "CF":
                     break
@@ -236,7 +237,7 @@ def mines_of(countries: list[Producer], rng: random.Random) -> list[Mine]:
             capacity = max(planned * rng.uniform(1.15, 1.45), figure or 0.0)
             out.append(
                 Mine(
-                    id=_slug(name)[:40]
+                    id=slug(name)[:40]
                     + ("" if producer.country in ("BW", "RU") else f"-{producer.country.lower()}"),
                     name=name,
                     country=producer.country,

@@ -10,17 +10,16 @@ counted as refusals and listed as ``attempts`` in the truth, never as cases.
 
 from __future__ import annotations
 
-import random
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from adamas.crypto import KeyPair
-from adamas.sim.countries import NEIGHBOURS, Mine, Producer
-from adamas.sim.flows import Market
+from adamas.model.values import format_time_ns
+from adamas.sim.fraud_base import HUB_AE
+from adamas.sim.fraud_supply import SupplyScenarios
 from adamas.sim.participants import authority_id
-from adamas.sim.trade import PARCEL_MIN, Trade
-from adamas.sim.truth import Attempt, Case, Truth
+from adamas.sim.trade import PARCEL_MIN
 
 __all__ = ["SCENARIOS", "Fraud", "Script"]
 
@@ -42,170 +41,12 @@ SCENARIOS: Final = (
 )
 ATTEMPTS: Final = frozenset({"forged_certificate", "reused_certificate"})
 ACCOMPLICE: Final = ("shree-hari-gems", "Shree Hari Gems", "IN", "Surat")
-_HUB_AE: Final = "dmcc-almas-trading"
+_HUB_AE: Final = HUB_AE
 
 
 @dataclass
-class Fraud:
-    """What scenarios work with: the market, honest trade, the truth being written, the producers."""
-
-    market: Market
-    trade: Trade
-    truth: Truth
-    producers: dict[str, Producer]
-    rng: random.Random
-
-    # --- helpers ------------------------------------------------------------------------------------------
-
-    @property
-    def now(self) -> int:
-        """The world's time."""
-        return self.market.scribe.now_ns
-
-    def when(self, event: str) -> int:
-        """The declared time of a recent event."""
-        return self.market.scribe.time_of(event)
-
-    def mine(self, *wanted: str, country: str | None = None) -> Mine | None:
-        """The first mine of the world among ``wanted`` ids (or the largest in ``country``)."""
-        mines = self.market.mines
-        for mine_id in wanted:
-            for mine in mines:
-                if mine.id == mine_id:
-                    return mine
-        if country is not None:
-            found = sorted((x for x in mines if x.country == country), key=lambda x: -x.carats)
-            return found[0] if found else None
-        return None
-
-    def scaled(self, real_carats: float, floor: int) -> int:
-        """``real_carats`` at the world's scale, in hundredths, at least ``floor``."""
-        return max(int(real_carats * self.trade.scale * 100), floor)
-
-    def produce(self, mine: Mine, carats: int, case: Case | None, usd_per_ct: float | None = None) -> str:
-        """Register a parcel (reserved for the scenario) and record it in ``case``."""
-        lot, event = self.market.register(mine, carats, usd_per_ct=usd_per_ct)
-        self.market.reserved.add(lot)
-        if case is not None:
-            case.add(
-                self.when,
-                events=[event],
-                lots=[lot],
-                participants=[mine.operator],
-                countries=[mine.country],
-                sites=[mine.id],
-            )
-        return lot
-
-    def ship(
-        self,
-        case: Case,
-        sender: str,
-        to: str,
-        lots: list[str],
-        *,
-        value_factor: float = 1.0,
-        skim: float = 0.0,
-        keep: bool = False,
-        key: KeyPair | None = None,
-    ) -> None:
-        """Send lots as part of ``case``."""
-        m = self.market
-        events = m.send(sender, to, lots, case=case, value_factor=value_factor, skim=skim, keep=keep, key=key)
-        case.add(
-            self.when,
-            events=events,
-            lots=lots,
-            participants=[sender, to],
-            countries=[m.country_of(sender), m.country_of(to)],
-        )
-
-    def held_rough(self, holder: str, n: int = 1) -> list[str]:
-        """Up to ``n`` rough lots ``holder`` holds, reserved for the scenario."""
-        lots = [p.id for p in self.market.holding(holder)][:n]
-        self.market.reserved.update(lots)
-        return lots
-
-    def attempt(self, scenario: str, event: str, code: str, participants: list[str], lots: list[str]) -> None:
-        """Record an envelope the ledger must refuse."""
-        self.truth.attempts.append(Attempt(scenario, event, code, participants, lots, self.now))
-
-    def release(self, lots: list[str]) -> None:
-        """Hand lots back to honest trade."""
-        for lot in lots:
-            self.market.reserved.discard(lot)
-
-    # --- scenarios ----------------------------------------------------------------------------------------
-
-    def neighbour_laundering(self) -> Script:
-        """Rough from a suspended country's non-compliant area registered at a neighbour's mine."""
-        source, mine = None, None
-        for country in sorted(NEIGHBOURS):
-            blocked = [
-                x
-                for x in self.market.mines
-                if x.country == country and not self.trade.may_produce(x, self.now)
-            ]
-            if not blocked:
-                continue
-            for neighbour in NEIGHBOURS[country]:
-                candidate = self.mine(country=neighbour)
-                if candidate is not None and self.trade.may_produce(candidate, self.now):
-                    source, mine = blocked[0], candidate
-                    break
-            if mine is not None:
-                break
-        if source is None or mine is None:
-            return
-        origin = self.producers[source.country]
-        case = self.truth.new_case(
-            "neighbour_laundering",
-            f"Rough from {source.name} ({source.country}, outside the KP compliant zones) registered as "
-            f"production of {mine.name} in {mine.country} and exported to Dubai.",
-        )
-        case.add(self.when, countries=[source.country], sites=[source.id])
-        total = self.scaled(origin.carats * 0.5, 3000)
-        case.details = {
-            "source_country": source.country,
-            "source_area": source.name,
-            "via_mine": mine.id,
-            "via_mine_name": mine.name,
-            "via_country": mine.country,
-            "carats": f"{total / 100:.2f}",
-            "source_usd_per_ct": round(origin.usd_per_ct, 2),
-        }
-        for share in (total // 3, total // 3, total - 2 * (total // 3)):
-            lot = self.produce(mine, share, case, usd_per_ct=origin.usd_per_ct)
-            yield "export"
-            self.ship(case, mine.operator, "jumeirah-diamonds-dmcc", [lot])
-            yield "production"
-
-    def export_exceeds_supply(self) -> Script:
-        """A small producer exports several times what it mined (by the KP figures) and imported."""
-        taken = {n for ns in NEIGHBOURS.values() for n in ns}
-        country = next(
-            (c for c in ("SL", "GN", "TZ", "LS", "GH") if c in self.producers and c not in taken), None
-        )
-        mine = self.mine(country=country) if country else None
-        if country is None or mine is None:
-            return
-        supply = self.scaled(self.producers[country].carats, 1)
-        extra = max(3 * supply, 4000)
-        case = self.truth.new_case(
-            "export_exceeds_supply",
-            f"{country} exports {extra / 100:.2f} ct beyond the {supply / 100:.2f} ct it produced by the KP "
-            "figures, with no imports to explain it.",
-        )
-        case.details = {
-            "country": country,
-            "kp_production_carats": f"{supply / 100:.2f}",
-            "excess_carats": f"{extra / 100:.2f}",
-        }
-        for share in (extra // 4, extra // 4, extra // 4, extra - 3 * (extra // 4)):
-            lot = self.produce(mine, share, case)
-            yield "export"
-            self.ship(case, mine.operator, "antwerp-rough-diamonds" if share % 2 else _HUB_AE, [lot])
-            yield "production"
+class Fraud(SupplyScenarios):
+    """Every scenario, by name (:meth:`script`)."""
 
     def _valuation(self, scenario: str, factor: float) -> Script:
         m = self.market
@@ -413,27 +254,6 @@ class Fraud:
             self.attempt("compromised_key", event, "envelope.key_revoked", [victim, accomplice], spare)
             self.release(spare)
 
-    def production_spike(self) -> Script:
-        """A mine registers three times its licensed annual capacity in a month."""
-        mine = self.mine("karowe", country="ZW") or self.mine(country="ZA")
-        if mine is None:
-            return
-        capacity = self.scaled(mine.capacity, PARCEL_MIN)
-        case = self.truth.new_case(
-            "production_spike",
-            f"{mine.name} ({mine.country}) registers three times its licensed annual "
-            "capacity within four weeks.",
-        )
-        case.details = {
-            "site": mine.id,
-            "annual_capacity": f"{capacity / 100:.2f}",
-            "registered_carats": f"{3 * capacity / 100:.2f}",
-        }
-        for _ in range(4):
-            yield "production"
-            lot = self.produce(mine, 3 * capacity // 4, case)
-            self.release([lot])
-
     def forged_certificate(self) -> Script:
         """An exporter ships under a certificate number nobody issued, then tries to issue one itself."""
         m = self.market
@@ -504,12 +324,8 @@ class Fraud:
 
 
 def _format(ns: int) -> str:
-    from adamas.model.values import format_time_ns
-
     return format_time_ns(ns)
 
 
 def _digest(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode()).hexdigest()

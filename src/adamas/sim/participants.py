@@ -15,7 +15,17 @@ from typing import Final
 from adamas.sim.countries import Mine
 from adamas.sim.scribe import Scribe
 
-__all__ = ["G7", "Cast", "Member", "build_cast", "register_cast"]
+__all__ = [
+    "G7",
+    "Cast",
+    "Member",
+    "authority_id",
+    "build_cast",
+    "register_authority",
+    "register_cast",
+    "register_member",
+    "register_mine",
+]
 
 #: Importing countries of the G7 measures on Russian diamonds (EU members count through the EU).
 G7: Final = frozenset({"US", "GB", "CA", "JP", "EU", "BE", "FR", "DE", "IT"})
@@ -142,6 +152,40 @@ def authority_id(country: str) -> str:
     return f"{country.lower()}-authority"
 
 
+def register_authority(scribe: Scribe, cast: Cast, country: str) -> str:
+    """Register the KP authority of ``country`` (by the administrator)."""
+    key = scribe.key(authority_id(country))
+    cast.authorities[country] = authority_id(country)
+    return scribe.emit(
+        cast.admin,
+        "participant.register",
+        participant={
+            "id": authority_id(country),
+            "name": f"Kimberley Process authority of {country}",
+            "country": country,
+            "roles": ["authority"],
+            "keys": [{"id": key.id, "public_key": key.public_key_b64}],
+        },
+    )
+
+
+def register_mine(scribe: Scribe, mine: Mine, scale: float) -> str:
+    """Register a mine (by its country's authority) with its licensed capacity at the world's scale."""
+    site: dict[str, object] = {
+        "id": mine.id,
+        "name": mine.name,
+        "kind": "mine",
+        "country": mine.country,
+        "operator": mine.operator,
+        "annual_capacity": f"{max(mine.capacity * scale, 0.01):.2f}",
+    }
+    if mine.lat and mine.lon:
+        site["lat"], site["lon"] = mine.lat, mine.lon
+    if mine.zone:
+        site["zone"] = mine.zone
+    return scribe.emit(authority_id(mine.country), "site.register", site=site)
+
+
 def register_member(scribe: Scribe, cast: Cast, member: Member) -> str:
     """Register ``member`` (by its country's authority, or by the administrator for monitors)."""
     registrar = cast.admin if "monitor" in member.roles else authority_id(member.country)
@@ -161,21 +205,8 @@ def register_member(scribe: Scribe, cast: Cast, member: Member) -> str:
 
 def register_cast(scribe: Scribe, cast: Cast, mines: list[Mine], scale: float) -> None:
     """The registrations of the whole cast and its sites, in an order the rules accept."""
-    countries = sorted({*cast.countries(), *(m.country for m in mines)})
-    for country in countries:
-        key = scribe.key(authority_id(country))
-        cast.authorities[country] = authority_id(country)
-        scribe.emit(
-            cast.admin,
-            "participant.register",
-            participant={
-                "id": authority_id(country),
-                "name": f"Kimberley Process authority of {country}",
-                "country": country,
-                "roles": ["authority"],
-                "keys": [{"id": key.id, "public_key": key.public_key_b64}],
-            },
-        )
+    for country in sorted({*cast.countries(), *(m.country for m in mines)}):
+        register_authority(scribe, cast, country)
     # KP's participant list names China only; Hong Kong trades under China's participation.
     scribe.emit(
         cast.admin,
@@ -188,19 +219,7 @@ def register_cast(scribe: Scribe, cast: Cast, mines: list[Mine], scale: float) -
     for member in cast.members():
         register_member(scribe, cast, member)
     for mine in mines:
-        site: dict[str, object] = {
-            "id": mine.id,
-            "name": mine.name,
-            "kind": "mine",
-            "country": mine.country,
-            "operator": mine.operator,
-            "annual_capacity": f"{max(mine.capacity * scale, 0.01):.2f}",
-        }
-        if mine.lat and mine.lon:
-            site["lat"], site["lon"] = mine.lat, mine.lon
-        if mine.zone:
-            site["zone"] = mine.zone
-        scribe.emit(authority_id(mine.country), "site.register", site=site)
+        register_mine(scribe, mine, scale)
     for member in [*cast.makers, *cast.labs, *cast.shops]:
         kind = {"manufacturer": "factory", "grading_lab": "lab", "retailer": "store"}[member.roles[0]]
         scribe.emit(

@@ -70,12 +70,17 @@ class Trade:
     accrued: dict[str, float] = field(default_factory=dict)
     held_back: dict[str, float] = field(default_factory=dict)
 
-    def may_produce(self, mine: Mine, at_ns: int) -> bool:
-        """True when the rules let ``mine`` register production at ``at_ns`` (see ``check_production``)."""
+    def standing(self, country: str, at_ns: int) -> Standing | None:
+        """The KP status of ``country`` in force at ``at_ns`` (None: never recorded, a participant)."""
         current: Standing | None = None
-        for entry in self.standings.get(mine.country, []):
+        for entry in self.standings.get(country, []):
             if entry.effective_ns <= at_ns:
                 current = entry
+        return current
+
+    def may_produce(self, mine: Mine, at_ns: int) -> bool:
+        """True when the rules let ``mine`` register production at ``at_ns`` (see ``check_production``)."""
+        current = self.standing(mine.country, at_ns)
         if current is None or current.status == "participant":
             return True
         return current.status == "suspended" and mine.zone is not None and mine.zone in current.zones
