@@ -1,6 +1,6 @@
 """Simulator benchmark: the demo world, then a large simulated year, against the raw Ed25519 ceiling.
 
-    python benchmarks/simulate.py [--scale 3.5e-3] [--db sqlite:///.bench/simulate.db] [--skip-large]
+    python benchmarks/simulate.py [--scale 6.5e-3] [--db sqlite:///.bench/simulate.db] [--skip-large]
 
 Prints, for each run: events, wall time, generate-and-ingest rate (events/s), the rate of generation alone
 (the same world signed but not submitted, for the demo world), and the raw Ed25519 sign + verify rate of
@@ -68,12 +68,15 @@ def run(label: str, url: str, options: Options) -> None:
 
     summary, _ = simulate(fresh(url), options, progress=progress)
     seconds = time.perf_counter() - start
+    # The machine is shared: measure the ceiling before and after, and compare with their mean.
+    ceiling = (ceiling + ed25519_ceiling()) / 2
     rate = summary.events / seconds
     print(
         f"{label}: year {options.year}, scale {options.scale:g}: {summary.events:,} events, "
         f"{summary.lots:,} lots, {summary.certificates:,} certificates in {seconds:.1f} s = "
         f"{rate:,.0f} events/s; "
-        f"Ed25519 sign+verify ceiling {ceiling:,.0f}/s (one core); ratio {rate / ceiling:.2f}",
+        f"Ed25519 sign+verify ceiling {ceiling:,.0f}/s (one core, mean of before and after); "
+        f"ratio {rate / ceiling:.2f}",
         flush=True,
     )
 
@@ -81,7 +84,7 @@ def run(label: str, url: str, options: Options) -> None:
 def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=3.5e-3, help="scale of the large run")
+    parser.add_argument("--scale", type=float, default=6.5e-3, help="scale of the large run (~1M events)")
     parser.add_argument("--db", default="sqlite:///.bench/simulate.db")
     parser.add_argument("--skip-large", action="store_true", help="only the demo world")
     args = parser.parse_args()

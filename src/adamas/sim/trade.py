@@ -37,6 +37,8 @@ PARCEL_MIN: Final = 500  # 5 ct: a mine registers its run once it has this much
 EXPORT_PARCEL: Final = 2500
 MAX_LOTS: Final = 200  # lots per shipment, which keeps every envelope far below the 64 KiB leaf limit
 GRADED_MIN: Final = 30  # stones of 0.30 ct and more go to a lab
+PLAN_MAX: Final = 5000  # rough above 50 ct is split before cutting, so that yields stay in their band
+PLAN_SIZE: Final = 3000
 #: Where each producer's rough goes first (country, weight); the rest goes to the default.
 EXPORTS: Final[dict[str, tuple[tuple[str, float], ...]]] = {
     "BW": (("BE", 0.35), ("IN", 0.3), ("AE", 0.15), ("IL", 0.1), ("BW", 0.1)),
@@ -163,7 +165,12 @@ class Trade:
             if maker.id in m.paused:
                 continue
             for lot in m.holding(maker.id):
-                m.manufacture(maker.id, lot.id, m.rng.uniform(0.28, 0.48))
+                ids = [lot.id]
+                if lot.carats > PLAN_MAX:  # large parcels are planned into batches a cutter can work
+                    n = min(300, -(-lot.carats // PLAN_SIZE))
+                    ids, _ = m.split(maker.id, lot.id, _parts(m, lot.carats, n), f"PLN-{m.year}-")
+                for lot_id in ids:
+                    m.manufacture(maker.id, lot_id, m.rng.uniform(0.28, 0.48))
             stones = [p for p in m.holding(maker.id, kinds=("polished",)) if p.stones == 1 and not p.graded]
             large = [p for p in stones if p.carats >= GRADED_MIN]
             by_lab: dict[str, list[str]] = {}
