@@ -9,12 +9,13 @@ such lot reaching a G7 buyer is a labelled ``sanctioned_relabel`` case.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
 from adamas.sim.countries import Mine
-from adamas.sim.flows import ROUGH, Market, Parcel
+from adamas.sim.flows import Market, Parcel
 from adamas.sim.participants import Member, authority_id
 
 __all__ = ["STAGES", "Standing", "Trade"]
@@ -298,9 +299,4 @@ def _by_taint(m: Market, lots: list[Parcel]) -> list[list[Parcel]]:
 
 
 def _digest(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-__all__ += ["ROUGH"]
