@@ -1,6 +1,6 @@
 """Simulator benchmark: the demo world, then a large simulated year, against the raw Ed25519 ceiling.
 
-    python benchmarks/simulate.py [--scale 6.5e-3] [--db sqlite:///.bench/simulate.db] [--skip-large]
+    python benchmarks/simulate.py [--scale 7.2e-3] [--db sqlite:///.bench/simulate.db] [--skip-large]
 
 Prints, for each run: events, wall time, generate-and-ingest rate (events/s), the rate of generation alone
 (the same world signed but not submitted, for the demo world), and the raw Ed25519 sign + verify rate of
@@ -84,7 +84,7 @@ def run(label: str, url: str, options: Options) -> None:
 def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=6.5e-3, help="scale of the large run (~1M events)")
+    parser.add_argument("--scale", type=float, default=7.2e-3, help="scale of the large run (~1M events)")
     parser.add_argument("--db", default="sqlite:///.bench/simulate.db")
     parser.add_argument("--skip-large", action="store_true", help="only the demo world")
     args = parser.parse_args()

@@ -4,7 +4,8 @@ The demo world is the simulation of :data:`DEMO` (2024, the year the G7 measures
 effect, with every fraud scenario). Its truth is deterministic, so a demo database built earlier is
 explained again by generating the same world without writing it (:func:`replay_truth`).
 
-The three lots: a clean stone (graded, sold in New York, no Russian content, in no fraud case), a stone
+The three lots: a clean stone (graded, sold in New York, no Russian content, no lot of a fraud case
+anywhere in its lineage), a stone
 cut from laundered rough (a descendant of the ``neighbour_laundering`` case), and a stone of the
 ``sanctioned_relabel`` case sold in New York.
 """
@@ -87,9 +88,9 @@ def _clean(ledger: Ledger, case_lots: set[str]) -> Showcase:
         grading = view.details.get("grading")
         if not grading or "RU" in _countries(ledger, lot_id):
             continue
-        flagged = any(n.compromised for n in ledger.trace(lot_id).nodes)
-        if flagged:
-            continue
+        lineage = ledger.trace(lot_id).nodes
+        if any(n.compromised or n.lot.id in case_lots for n in lineage):
+            continue  # clean means no fraud anywhere upstream, not only in the stone itself
         return Showcase(
             "a clean stone",
             lot_id,
