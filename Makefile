@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SOURCES := src tests benchmarks scripts
 
-.PHONY: demo test lint bench bench-ingest bench-log bench-simulate install clean
+.PHONY: demo test lint bench bench-ingest bench-log bench-http bench-detection bench-simulate install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,20 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: bench-ingest bench-log bench-simulate
+bench: bench-ingest bench-log bench-http bench-detection bench-simulate
 
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 
 bench-log: $(STAMP)
 	$(BIN)/python benchmarks/log.py
+
+bench-http: $(STAMP)
+	$(BIN)/python benchmarks/http.py
+
+# Needs `adamas simulate` (branch sim); exits 2 and says so without it.
+bench-detection: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/detection.py
 
 bench-simulate: $(STAMP)
 	$(BIN)/python benchmarks/simulate.py

@@ -16,8 +16,6 @@ from adamas.sim import World, demo_world
 from adamas.store import schema
 from conftest import fixed_clock
 
-KP_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "kp"
-
 
 @pytest.fixture
 def demo_db(tmp_path: Path) -> str:
@@ -54,11 +52,20 @@ def test_unknown_certificate_is_a_clear_error(demo_db: str) -> None:
 def test_load_kp_by_someone_else_is_refused(demo_db: str, tmp_path: Path) -> None:
     stranger = tmp_path / "stranger.pem"
     save_private_key(stranger, World(seed="someone-else").admin.key)
-    result = CliRunner().invoke(
-        app, ["policy", "load-kp", "--db", demo_db, "--admin-key", str(stranger), "--data", str(KP_DATA)]
-    )
+    result = CliRunner().invoke(app, ["policy", "load-kp", "--db", demo_db, "--admin-key", str(stranger)])
     assert result.exit_code == 1
     assert json.loads(result.stdout).get("accepted", 0) == 0
+
+
+def test_load_kp_from_a_missing_folder_is_a_usage_error(demo_db: str, tmp_path: Path) -> None:
+    key = tmp_path / "admin.pem"
+    save_private_key(key, World(seed="someone-else").admin.key)
+    missing = tmp_path / "no-such-pack"
+    result = CliRunner().invoke(
+        app, ["policy", "load-kp", "--db", demo_db, "--admin-key", str(key), "--data", str(missing)]
+    )
+    assert result.exit_code == 2
+    assert "no-such-pack" in result.output
 
 
 def test_certificate_json_and_render(demo_db: str, tmp_path: Path) -> None:

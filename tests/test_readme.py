@@ -85,7 +85,9 @@ def body_file(name: str, keys: dict[str, dict[str, str]]) -> Any:
 def test_readme_tour_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ADAMAS_DB", raising=False)
-    monkeypatch.setenv("ADAMAS_KP_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "kp"))
+    monkeypatch.delenv(
+        "ADAMAS_KP_DATA", raising=False
+    )  # policy load-kp reads the pack shipped in the package
     runner = CliRunner()
     lines = tour_lines()
     assert len(lines) >= 20

@@ -52,4 +52,5 @@ __all__ = [
     "verify_receipt",
 ]
 
+# The one source of the version: the build reads it (pyproject.toml, [tool.setuptools.dynamic]).
 __version__ = "0.1.0"

@@ -1,19 +1,19 @@
 """RFC 8785 (JCS) test data of the RFC's author, run through ``adamas.crypto.canonicalize``.
 
-``tests/assets/rfc8785/{input,output,outhex}`` are cyberphone/json-canonicalization's ``testdata``
-byte for byte (source and digests in SOURCES.txt next to them).
+``tests/vectors/rfc8785/{input,output,outhex}`` are cyberphone/json-canonicalization's ``testdata``
+byte for byte (source and digests in tests/vectors/SOURCES.md).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from adamas.crypto import canonicalize
+from conftest import VECTORS
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "rfc8785"
+ASSETS = VECTORS / "rfc8785"
 NAMES = sorted(path.stem for path in (ASSETS / "input").glob("*.json"))
 PUBLISHED_NAMES = ["arrays", "french", "structures", "unicode", "values", "weird"]
 

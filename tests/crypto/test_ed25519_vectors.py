@@ -1,13 +1,12 @@
 """RFC 8032 section 7.1 Ed25519 test vectors, run through ``adamas.crypto``.
 
-The vectors live in ``tests/assets/rfc8032/ed25519.json`` (source in SOURCES.txt next to it).
+The vectors live in ``tests/vectors/rfc8032/ed25519.json`` (origin in tests/vectors/SOURCES.md).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adamas.crypto import KeyPair, verify
+from conftest import VECTORS as VECTOR_DIR
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "rfc8032"
+ASSETS = VECTOR_DIR / "rfc8032"
 VECTORS: list[dict[str, Any]] = json.loads((ASSETS / "ed25519.json").read_text(encoding="utf-8"))
 RFC8032_NAMES = {"TEST 1", "TEST 2", "TEST 3", "TEST 1024", "TEST SHA(abc)"}
 

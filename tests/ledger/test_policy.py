@@ -1,15 +1,18 @@
 """The real Kimberley Process data pack loaded as signed policy, then its dates replayed against the rules.
 
-The CAR's 2013 suspension and 2016 compliant zones, its 2024 readmission, a never-participant, and the G7
-measures on Russian origin (direct from 2024-01-01, 1 ct from 2024-03-01, 0.5 ct from 2024-09-01) are each
-checked through the refusal code of a real submission, on both backends; loading twice writes nothing.
+The pack is the one shipped inside the package (``adamas.data.kp_data()``), so these tests always run,
+from a checkout, an installed wheel or a zip alike. The CAR's 2013 suspension and 2016 compliant zones, its
+2024 readmission, a never-participant, and the G7 measures on Russian origin (direct from 2024-01-01, 1 ct
+from 2024-03-01, 0.5 ct from 2024-09-01) are each checked through the refusal code of a real submission, on
+both backends; loading twice writes nothing; a bad pack is refused before anything is written.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
-import shutil
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,10 +21,11 @@ import iso3166
 import pytest
 
 from adamas import AdamasError, Ledger
+from adamas.data import KP_FILES, kp_data, kp_rows
+from adamas.ledger.backfill import open_backfill
 from adamas.ledger.policy import (
     KP_DATA_FILES,
     count_outcomes,
-    find_kp_data,
     kp_policy_bodies,
     load_kp,
     signed_kp_policy,
@@ -30,14 +34,13 @@ from adamas.model.records import EU_MEMBERS, EU_TERRITORIES
 from adamas.model.values import parse_time
 from adamas.sim import World
 from conftest import basic_world
+from refusal_tables import assert_human, case_table, snapshot
 
-KP_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "kp"
+KP_DATA = kp_data()
 EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
 G7 = ["CA", "EU", "GB", "JP", "US"]
 
 OpenLedger = Callable[[str], Ledger]
-
-pytestmark = pytest.mark.skipif(not KP_DATA.is_dir(), reason="the shared KP data pack is not beside the repo")
 
 
 def _statuses(bodies: list[dict[str, Any]], country: str) -> list[tuple[str, str, list[str] | None]]:
@@ -86,8 +89,8 @@ def test_every_country_has_a_standing_and_eu_members_take_the_eus() -> None:
     countries = {b["country"] for b in bodies if b["type"] == "country.status"}
     assert countries == (set(iso3166.countries_by_alpha2) - EU_MEMBERS - EU_TERRITORIES) | {"EU"}
     # The CSV lists six later EU members separately (2003); a member state has no status of its own.
-    with (KP_DATA / "kp_participants.csv").open(newline="") as handle:
-        later = {row["iso2"] for row in csv.DictReader(handle) if "covered by the EU" in row["notes"]}
+    text = (KP_DATA / "kp_participants.csv").read_text(encoding="utf-8")
+    later = {row["iso2"] for row in csv.DictReader(io.StringIO(text)) if "covered by the EU" in row["notes"]}
     assert later == {"BG", "HR", "HU", "PL", "RO", "SI"}
     assert not countries & (EU_MEMBERS | EU_TERRITORIES)
 
@@ -121,10 +124,98 @@ def test_bodies_are_well_formed_and_deterministic() -> None:
     assert signed_kp_policy(KP_DATA, key) == signed_kp_policy(KP_DATA, key)
 
 
-def test_an_unknown_measure_is_refused_not_skipped(tmp_path: Path) -> None:
-    for name in KP_DATA_FILES:
-        shutil.copy(KP_DATA / name, tmp_path / name)
-    with (tmp_path / "kp_suspensions_embargoes.csv").open("a", newline="") as handle:
+def _copy_pack(folder: Path) -> Path:
+    """A copy of the packaged KP data pack in ``folder``."""
+    folder.mkdir(exist_ok=True)
+    for name in KP_FILES:
+        (folder / name).write_bytes((KP_DATA / name).read_bytes())
+    return folder
+
+
+def test_the_packaged_pack_holds_every_file_with_its_sources() -> None:
+    assert KP_DATA.is_dir()
+    names = {item.name for item in KP_DATA.iterdir()}
+    assert names >= {*KP_FILES, *KP_DATA_FILES, "SOURCES.txt", "README.md"}
+    for name in KP_FILES:
+        rows = kp_rows(name)
+        assert rows, name
+        assert all(isinstance(value, str) for row in rows for value in row.values())
+    mines = kp_rows("diamond_mines.csv", required=["mine", "iso3", "lat", "lon"])
+    assert "Jwaneng" in {row["mine"] for row in mines}
+
+
+def test_another_folder_gives_the_same_bodies(tmp_path: Path) -> None:
+    folder = _copy_pack(tmp_path / "pack")
+    packaged = kp_policy_bodies()
+    assert packaged == kp_policy_bodies(KP_DATA) == kp_policy_bodies(folder) == kp_policy_bodies(str(folder))
+
+
+def test_a_zipped_pack_reads_like_a_folder(tmp_path: Path) -> None:
+    """What an installation from a zip (a zipped wheel, a zipapp) hands ``importlib.resources``."""
+    archive = tmp_path / "pack.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name in KP_FILES:
+            zipped.writestr(f"adamas/data/kp/{name}", (KP_DATA / name).read_bytes())
+    with zipfile.ZipFile(archive) as zipped:
+        inside = zipfile.Path(zipped, "adamas/data/kp/")
+        assert kp_policy_bodies(inside) == kp_policy_bodies()
+        assert kp_rows("diamond_mines.csv", data=inside) == kp_rows("diamond_mines.csv")
+
+
+BAD_PACKS, bad_pack = case_table()
+
+
+@bad_pack("no such folder", "kp.no_data", "data")
+def _no_folder(folder: Path) -> Path:
+    return folder / "missing"
+
+
+@bad_pack("empty folder", "kp.no_data", "data")
+def _empty(folder: Path) -> Path:
+    empty = folder / "empty"
+    empty.mkdir()
+    return empty
+
+
+@bad_pack("a file, not a folder", "kp.no_data", "data")
+def _a_file(folder: Path) -> Path:
+    file = folder / "kp.csv"
+    file.write_text("participant\n", encoding="utf-8")
+    return file
+
+
+@bad_pack("measures file missing", "kp.no_data", "data")
+def _no_measures(folder: Path) -> Path:
+    (folder / "kp_suspensions_embargoes.csv").unlink()
+    return folder
+
+
+@bad_pack("participants not UTF-8", "kp.bad_data", "kp_participants.csv")
+def _latin1(folder: Path) -> Path:
+    path = folder / "kp_participants.csv"
+    path.write_bytes(path.read_bytes().replace(b"Angola,", "Angolá,".encode("latin-1"), 1))
+    return folder
+
+
+@bad_pack("participants column missing", "kp.bad_data", "kp_participants.csv")
+def _no_column(folder: Path) -> Path:
+    path = folder / "kp_participants.csv"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("other_evidence", "evidence", 1), encoding="utf-8"
+    )
+    return folder
+
+
+@bad_pack("not an ISO 3166 code", "kp.bad_data", "kp_participants.csv line 2")
+def _bad_iso(folder: Path) -> Path:
+    path = folder / "kp_participants.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",AGO,AO,", ",AGO,QQ,", 1), encoding="utf-8")
+    return folder
+
+
+@bad_pack("unknown measure", "kp.unmapped_row", None)
+def _unknown_measure(folder: Path) -> Path:
+    with (folder / "kp_suspensions_embargoes.csv").open("a", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerow(
             [
                 "Angola",
@@ -137,23 +228,29 @@ def test_an_unknown_measure_is_refused_not_skipped(tmp_path: Path) -> None:
                 "https://x.test",
             ]
         )
+    return folder
+
+
+@pytest.mark.parametrize(("build", "code", "field"), BAD_PACKS)
+def test_a_bad_pack_is_refused_and_nothing_written(
+    build: Callable[[Path], Path],
+    code: str,
+    field: str | None,
+    tmp_path: Path,
+    open_ledger: OpenLedger,
+) -> None:
+    data = build(_copy_pack(tmp_path / "pack"))
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    w = basic_world()
+    assert {o.status for o in ledger.submit(w.events)} == {"accepted"}
+    before = snapshot(ledger)
     with pytest.raises(AdamasError) as caught:
-        kp_policy_bodies(tmp_path)
-    assert caught.value.code == "kp.unmapped_row"
-
-
-def test_a_missing_data_pack_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(AdamasError) as caught:
-        kp_policy_bodies(tmp_path)
-    assert caught.value.code == "kp.no_data"
-
-
-def test_find_kp_data() -> None:
-    repo = Path(__file__).resolve().parents[2]
-    for start in (repo, KP_DATA):
-        found = find_kp_data(start)
-        assert found is not None
-        assert found.resolve() == KP_DATA.resolve()
+        load_kp(ledger, w.admin.key, actor=w.admin.id, data_dir=data)
+    assert caught.value.code == code
+    if field is not None:
+        assert caught.value.field == field
+    assert_human(caught.value.message)
+    assert snapshot(ledger) == before
 
 
 # --- replaying the dates ------------------------------------------------------------------------------------
@@ -214,6 +311,16 @@ def test_replaying_the_kp_dates(kp: tuple[Script, list[Any]]) -> None:
     w = s.w
     assert count_outcomes(outcomes) == {"accepted": len(kp_policy_bodies(KP_DATA))}
     assert [o.position for o in outcomes] == list(range(len(outcomes)))
+    # The script signs events at their historical dates: the administrator opens a backfill window for
+    # them, under which every validity window is judged at the declared time (docs/time.md).
+    open_backfill(
+        s.ledger,
+        w.admin.key,
+        actor=w.admin.id,
+        start_ns=parse_time("2003-01-01T00:00:00Z", "from"),
+        until_ns=parse_time("2026-03-01T00:00:00Z", "until"),
+        reason="replaying the Kimberley Process's history",
+    )
 
     # The Central African Republic: suspended 2013, Berberati compliant from May 2016, the three more
     # zones from September 2016, readmitted November 2024.
@@ -331,6 +438,9 @@ def test_only_the_administrator_may_load(sqlite_url: str, open_ledger: OpenLedge
     ledger = open_ledger(sqlite_url)
     w = basic_world()
     assert {o.status for o in ledger.submit(w.events)} == {"accepted"}
+    # A window for the policy's dates, so that what refuses the load is who signs it.
+    start, until = parse_time("2003-01-01T00:00:00Z", "from"), parse_time("2026-01-01T00:00:00Z", "until")
+    open_backfill(ledger, w.admin.key, actor=w.admin.id, start_ns=start, until_ns=until, reason="history")
     size = ledger.size
     bw = w.actors["bw-authority"]
     outcomes = load_kp(ledger, bw.key, actor=bw.id, data_dir=KP_DATA)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import pytest
 
@@ -31,11 +30,11 @@ from adamas.log import (
 )
 from adamas.log.cosignature import MAX_TIMESTAMP
 from adamas.log.note import format_signature_line, key_id
+from conftest import VECTORS
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
 TREE_NOTE = next(
     v
-    for v in json.loads((SPECS / "tlog-vectors" / "signed_note_vectors.json").read_text())
+    for v in json.loads((VECTORS / "tlog" / "signed_note_vectors.json").read_text(encoding="utf-8"))
     if "tree_note_text" in v
 )
 

@@ -1,6 +1,6 @@
 """Published Merkle vectors: the transparency-dev/merkle probes and all proofs of the 8-leaf RFC 6962 tree.
 
-Vectors are read in place from ../shared/specs (see tlog-vectors/SOURCES.txt); nothing is copied here.
+The vectors are copied in ``tests/vectors/tlog/`` (origin, version and licence in tests/vectors/SOURCES.md).
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from adamas.log import (
     verify_consistency,
     verify_inclusion,
 )
+from conftest import VECTORS
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
-VECTORS = SPECS / "tlog-vectors"
-PROBES = VECTORS / "transparency-dev-merkle"
-ALL_PROOFS = json.loads((VECTORS / "rfc6962_8leaf_all_proofs.json").read_text())
+TLOG = VECTORS / "tlog"
+PROBES = TLOG / "transparency-dev-merkle"
+ALL_PROOFS = json.loads((TLOG / "rfc6962_8leaf_all_proofs.json").read_text(encoding="utf-8"))
 
-# Our one documented departure from a probe: every hash must be 32 bytes (the policy SOURCES.txt states for
-# these probes), so equal sizes with equal but 12-byte "roots" are refused as malformed input rather than
-# accepted by a plain byte comparison as the Go reference does.
+# Our one documented departure from a probe: every hash must be 32 bytes (the policy that
+# tests/vectors/SOURCES.md states for these probes), so equal sizes with equal but 12-byte "roots" are
+# refused as malformed input rather than accepted by a plain byte comparison as the Go reference does.
 POLICY_OVERRIDES = {"consistency/additional/sizes-are-equal-one-and-proof-is-empty.json": "log.hash_length"}
 
 
@@ -98,7 +98,7 @@ def test_consistency_probe_is_decided_as_published(path: Path) -> None:
 
 
 def test_probe_corpus_is_complete() -> None:
-    # SOURCES.txt pins the transparency-dev commit; a partial checkout must not pass silently.
+    # tests/vectors/SOURCES.md pins the transparency-dev commit; a partial copy must not pass silently.
     assert len(list(PROBES.rglob("*.json"))) == 196
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +11,10 @@ import pytest
 from adamas.errors import InputError, VerificationError
 from adamas.log import Note, NoteSignature, Signer, Verifier, VerifierKey, open_note, parse_vkey, sign_note
 from adamas.log.note import MAX_SIGNATURES, format_signature_line, key_id
+from conftest import VECTORS
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
 NOTE_VECTORS: list[dict[str, Any]] = json.loads(
-    (SPECS / "tlog-vectors" / "signed_note_vectors.json").read_text()
+    (VECTORS / "tlog" / "signed_note_vectors.json").read_text(encoding="utf-8")
 )
 KEYED_VECTORS = [pytest.param(v, id=v["src"]) for v in NOTE_VECTORS if "vkey" in v]
 SIGNING_VECTORS = [pytest.param(v, id=v["src"]) for v in NOTE_VECTORS if "skey" in v]

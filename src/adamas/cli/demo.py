@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from adamas.cli._app import app
 from adamas.cli._common import DbOption, fail, out
+from adamas.cli.lots import lot_table, trace_tree
 from adamas.cli.simulate import run_simulation, summary_table
-from adamas.errors import AdamasError, NotFoundError
+from adamas.errors import AdamasError, NotFoundError, StorageError
 from adamas.ledger import Ledger
 from adamas.sim.showcase import DEMO, replay_truth, showcase
 from adamas.sim.truth import Truth
@@ -28,12 +29,10 @@ def _is_new(db: str) -> bool:
 
 
 def _serve(db: str, port: int) -> None:
-    """Serve the HTTP API over ``db`` until Ctrl-C."""
-    try:
-        api = importlib.import_module("adamas.api")
-    except ModuleNotFoundError as exc:
-        raise AdamasError("this installation has no HTTP service (adamas.api)", code="demo.no_api") from exc
-    api.serve(db, host="127.0.0.1", port=port)
+    """Serve the HTTP API over ``db`` until Ctrl-C (imported here: ``--no-serve`` needs no web stack)."""
+    from adamas.api import serve
+
+    serve(db, host="127.0.0.1", port=port)
 
 
 @app.command()
@@ -41,9 +40,16 @@ def demo(
     db: DbOption = "sqlite:///demo/adamas.db",
     port: Annotated[int, typer.Option(help="Port of the HTTP API.")] = 8000,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API after printing.")] = True,
+    scripted: Annotated[
+        bool,
+        typer.Option(help="Instead, write the small scripted world (39 events, one Botswana stone) afresh."),
+    ] = False,
 ) -> None:
     """Build the demo world (a simulated 2024 with every fraud scenario) if the database is new, show three
     lots worth opening, then serve the API until Ctrl-C."""
+    if scripted:
+        _scripted(db)
+        return
     try:
         if db.startswith("sqlite:///"):
             Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -73,3 +79,38 @@ def demo(
             _serve(db, port)
         except AdamasError as exc:
             fail(exc)
+
+
+def _scripted(db: str) -> None:
+    """The scripted world of ``adamas.sim.demo_world``, written afresh, and its star stone's trace."""
+    from adamas.sim import demo_world
+
+    if db.startswith("sqlite:///"):
+        path = Path(db.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    world, star = demo_world()
+    try:
+        # The ledger logs the scripted world as it happens: its clock is the world's (docs/time.md).
+        with Ledger.open(db, create=True, clock=world.clock) as ledger:
+            outcomes = ledger.submit(world.events)
+            refused = [o for o in outcomes if o.status == "refused"]
+            if refused:
+                assert refused[0].error is not None
+                fail(refused[0].error)
+            out.print(
+                f"[bold]{len(outcomes)}[/] signed events by {len(world.actors)} participants are in the "
+                f"ledger at {db}.\n"
+            )
+            out.print(lot_table(ledger.lot(star)))
+            out.print()
+            result = ledger.trace(star)
+    except (AdamasError, StorageError) as exc:
+        fail(exc)
+    out.print(trace_tree(result))
+    table = Table("mine", "country", "carats", title=f"{star} came from")
+    for share in result.origin:
+        table.add_row(share.site_name or share.site, share.country or "-", f"{share.carats:.2f}")
+    out.print(table)
+    out.print(f"\nTry: adamas trace {star} --db {db}")

@@ -40,18 +40,19 @@ def policy_load_kp(
         Path | None,
         typer.Option(
             envvar="ADAMAS_KP_DATA",
-            help="Folder of the KP data pack (default: shared/data/kp, found upwards).",
+            exists=True,
+            file_okay=False,
+            help="Folder of another KP data pack with the same files (default: the one shipped with Adamas).",
         ),
     ] = None,
 ) -> None:
     """Record the real KP standing history and sanctions, signed by the administrator (idempotent)."""
     from rich.progress import Progress
 
-    from adamas.ledger.policy import count_outcomes, find_kp_data, load_kp
+    from adamas.data import kp_pack
+    from adamas.ledger.policy import count_outcomes, load_kp
 
-    folder = data or find_kp_data()
-    if folder is None:
-        fail(InputError("no KP data pack found; pass --data DIR", code="kp.no_data", field="data"))
+    pack = kp_pack(data)
     try:
         key = load_private_key(admin_key)
     except AdamasError as exc:
@@ -62,14 +63,14 @@ def policy_load_kp(
             outcomes = load_kp(
                 ledger,
                 key,
-                data_dir=folder,
+                data_dir=pack,
                 actor=actor,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
         except AdamasError as exc:
             fail(exc)
     refused = [o for o in outcomes if o.status == "refused"]
-    print_json({"data": str(folder), **count_outcomes(outcomes)})
+    print_json({"data": str(pack), **count_outcomes(outcomes)})
     if refused:
         assert refused[0].error is not None
         err.print(f"first refusal: {refused[0].error.code}: {refused[0].error.message}")

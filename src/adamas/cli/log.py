@@ -138,8 +138,18 @@ def receipt_verify(
     envelope: Annotated[
         Path | None, typer.Option(help="The signed envelope too: check the receipt is for it (one receipt).")
     ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option("--witness", help="A trusted witness's vkey (or a file holding it); repeatable."),
+    ] = None,
+    min_: Annotated[
+        int | None,
+        typer.Option("--min", help="Valid cosignatures demanded of the --witness keys [default: all]."),
+    ] = None,
 ) -> None:
-    """Verify receipts offline, with nothing but them and the log's vkey; exit 1 if any fails."""
+    """Verify receipts offline, with nothing but them and the log's vkey; exit 1 if any fails.
+
+    With --witness, also demand --min valid cosignatures by those witnesses on each receipt's checkpoint."""
     from adamas.ledger.receipts import Receipt
     from adamas.log import Verifier
     from adamas.model.events import parse_envelope
@@ -170,15 +180,17 @@ def receipt_verify(
             leaf = parse_envelope(read_text(str(envelope)).strip()).leaf
         except AdamasError as exc:
             fail(exc)
+    witnesses = [_read_vkey(w) for w in witness or []]
     try:
         parsed = [Receipt.from_json(item) for item in items]
         Verifier.from_vkey(key)
+        _check_witness_keys(witnesses, min_)
     except AdamasError as exc:
         fail(exc)
     failed = 0
     for item, receipt in zip(items, parsed, strict=True):
         try:
-            checkpoint = receipt.verify(key, envelope=leaf)
+            checkpoint = receipt.verify(key, envelope=leaf, witnesses=witnesses, min_cosignatures=min_)
         except AdamasError as exc:
             failed += 1
             print_json({"ok": False, "index": item.get("index"), "code": exc.code, "message": exc.message})
@@ -187,6 +199,34 @@ def receipt_verify(
     if failed:
         err.print(f"[bold red]error[/]: {failed} of {len(items)} receipts do not verify", markup=True)
         raise typer.Exit(1)
+
+
+def _check_witness_keys(witnesses: list[str], needed: int | None) -> None:
+    """Refuse bad --witness keys or an impossible --min before any receipt is checked (exit 2)."""
+    from adamas.log import CosignatureVerifier
+
+    for vkey in witnesses:
+        CosignatureVerifier.from_vkey(vkey)
+    if needed is not None and not 0 <= needed <= len(witnesses):
+        raise InputError(
+            f"--min {needed} needs at least {needed} --witness keys",
+            code="receipt.min_cosignatures",
+            field="min",
+        )
+
+
+@receipt_app.command("get")
+def receipt_get(
+    index: Annotated[int, typer.Argument(help="Leaf index of the event.")], db: DbOption = DEFAULT_DB
+) -> None:
+    """Print a receipt for leaf INDEX, in the newest checkpoint witnesses cosigned (with their cosignatures)
+    if one includes it, else in the newest checkpoint."""
+    with open_ledger(db) as ledger:
+        try:
+            receipt = ledger.receipt(index)
+        except AdamasError as exc:
+            fail(exc)
+    sys.stdout.write(json.dumps(receipt.to_json()) + "\n")
 
 
 @app.command()
@@ -198,7 +238,10 @@ def audit(
         ),
     ] = None,
     tiles: Annotated[
-        Path | None, typer.Option(help="A tlog-tiles directory to audit instead (needs --vkey).")
+        str | None,
+        typer.Option(
+            help="A tlog-tiles directory, or the http(s) URL of a served log, to audit (needs --vkey)."
+        ),
     ] = None,
     vkey: VkeyOption = None,
     opaque: Annotated[

@@ -20,6 +20,7 @@ from adamas.cli._common import (
 )
 from adamas.errors import AdamasError
 from adamas.ledger import LotView, Trace
+from adamas.risk import lot_risk, lot_taints
 
 lot_app = typer.Typer(help="Look at lots.", no_args_is_help=True)
 app.add_typer(lot_app, name="lot")
@@ -35,9 +36,10 @@ def lot_table(view: LotView) -> Table:
     table.add_row("stones", "-" if view.stones is None else str(view.stones))
     table.add_row("holder", f"{view.holder} ({view.holder_country or '-'})")
     table.add_row("state", view.state + (f" to {view.in_transit_to}" if view.in_transit_to else ""))
-    table.add_row(
-        "made by", f"{view.made_by.type} {view.made_by.id} at {view.made_by.time} (leaf {view.made_by.index})"
-    )
+    made = view.made_by
+    logged = f", logged {made.logged}" if made.logged else ""
+    backfill = f", backfilled under {made.backfill}" if made.backfill else ""
+    table.add_row("made by", f"{made.type} {made.id} at {made.time} (leaf {made.index}{logged}{backfill})")
     if view.parents:
         table.add_row("parents", ", ".join(view.parents))
     table.add_row("origin", "; ".join(f"{o.carats:.2f} ct {o.site} ({o.country})" for o in view.origin))
@@ -50,12 +52,20 @@ def lot_show(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> 
     with open_ledger(db) as ledger:
         try:
             view = ledger.lot(lot)
+            risk = lot_risk(ledger, lot)
         except AdamasError as exc:
             fail(exc)
     if json_:
-        print_json(view.to_json())
+        print_json({**view.to_json(), "risk": risk})
     else:
-        out.print(lot_table(view))
+        table = lot_table(view)
+        # Risk from the stored flags (adamas risk scan): the tainted share and the flags behind it.
+        table.add_row(
+            "risk",
+            f"score {risk['score']:.2f}, tainted {risk['taint']['share']:.1%}"
+            + "".join(f"; {r['detector']} {r['flag']} ({r['share']:.0%})" for r in risk["reasons"]),
+        )
+        out.print(table)
 
 
 @lot_app.command("history")
@@ -69,14 +79,16 @@ def lot_history(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) 
     if json_:
         print_json([e.to_json() for e in entries])
         return
-    table = Table("leaf", "time", "type", "actor", "event id")
+    table = Table("leaf", "time", "logged", "type", "actor", "event id")
     for e in entries:
-        table.add_row(str(e.index), e.time, e.type, e.actor, e.id)
+        logged = (e.logged or "-") + (f" (backfilled: {e.backfill})" if e.backfill else "")
+        table.add_row(str(e.index), e.time, logged, e.type, e.actor, e.id)
     out.print(table)
 
 
-def trace_tree(trace: Trace) -> Tree:
+def trace_tree(trace: Trace, taints: dict[str, float] | None = None) -> Tree:
     nodes = {n.lot.id: n.lot for n in trace.nodes}
+    tainted = taints or {}
     compromised = {n.lot.id for n in trace.nodes if n.compromised}
     children: dict[str, list[str]] = {}
     for parent, child in trace.edges:
@@ -89,9 +101,11 @@ def trace_tree(trace: Trace) -> Tree:
         v = nodes[lot_id]
         where = f" → {v.in_transit_to}" if v.in_transit_to else ""
         warning = " [bold red]⚠ rests on a compromised key[/]" if lot_id in compromised else ""
+        share = tainted.get(lot_id, 0.0)
+        taint = f" [bold yellow]⚑ tainted {share:.0%}[/]" if share > 0 else ""
         return (
             f"[bold]{v.id}[/] {v.kind} {v.carats:.2f} ct · {v.state} · {v.holder}{where} "
-            f"[dim]{v.made_by.type}[/]{warning}"
+            f"[dim]{v.made_by.type}[/]{warning}{taint}"
         )
 
     tree = Tree(label(trace.lot))
@@ -117,12 +131,16 @@ def trace(
     with open_ledger(db) as ledger:
         try:
             result = ledger.trace(lot, direction="forward" if forward else "backward")
+            taints = {k: t.share for k, t in lot_taints(ledger, [n.lot.id for n in result.nodes]).items()}
         except AdamasError as exc:
             fail(exc)
     if json_:
-        print_json(result.to_json())
+        data = result.to_json()
+        for node in data["nodes"]:
+            node["taint"] = round(taints.get(node["id"], 0.0), 4)
+        print_json(data)
         return
-    out.print(trace_tree(result))
+    out.print(trace_tree(result, taints))
     if not forward:
         table = Table("mine", "country", "carats", title=f"origin of {lot}")
         for share in result.origin:

@@ -35,7 +35,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any, Final
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -43,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adamas.errors import AdamasError, InputError, StorageError
 from adamas.ledger.export import CHECKPOINTS_DIR
+from adamas.ledger.tile_source import TileSource, open_tile_source
 from adamas.ledger.transparency import META_ORIGIN, META_SKEY
 from adamas.ledger.verify import verify_raw
 from adamas.log import Checkpoint, Signer, Tile, Verifier, open_note
@@ -138,12 +138,13 @@ class AuditReport:
 def audit(
     *,
     db: str | None = None,
-    tiles: str | os.PathLike[str] | None = None,
+    tiles: str | os.PathLike[str] | TileSource | None = None,
     vkey: str | None = None,
     opaque: bool = False,
     progress: Progress | None = None,
 ) -> AuditReport:
-    """Audit the log of a ledger database (``db``, a URL) or of a tlog-tiles directory (``tiles``).
+    """Audit the log of a ledger database (``db``, a URL) or of tlog-tiles (``tiles``: a directory, an
+    http(s) URL of a served log, or a ``TileSource``; over HTTP only the newest checkpoint is known).
 
     ``vkey``: the log's verifier key, the one thing trusted; required for a tiles directory, and for a
     database defaults to the key the database holds (which proves only that the database agrees with
@@ -158,7 +159,11 @@ def audit(
             raise InputError(
                 "auditing a tiles directory needs the log's vkey", code="audit.usage", field="vkey"
             )
-        return _TilesAudit(Path(tiles), verifier, opaque, progress).run()
+        source = open_tile_source(tiles)
+        try:
+            return _TilesAudit(source, verifier, opaque, progress).run()
+        finally:
+            source.close()
     assert db is not None
     return _DatabaseAudit(db, verifier, opaque, progress).run()
 
@@ -785,8 +790,10 @@ def _tile_count(size: int) -> int:
 class _TilesAudit:
     worker_min = WORKER_MIN
 
-    def __init__(self, root: Path, verifier: Verifier, opaque: bool, progress: Progress | None) -> None:
-        self.root = root
+    def __init__(
+        self, source: TileSource, verifier: Verifier, opaque: bool, progress: Progress | None
+    ) -> None:
+        self.source = source
         self.verifier = verifier
         self.opaque = opaque
         self.progress = progress
@@ -794,31 +801,27 @@ class _TilesAudit:
 
     def _read(self, relative: str) -> bytes | None:
         try:
-            return (self.root / relative).read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise StorageError(f"cannot read {self.root / relative}: {exc}", code="audit.source") from exc
+            return self.source.read(relative)
+        except StorageError as exc:
+            raise StorageError(exc.message, code="audit.source") from exc
 
     def run(self) -> AuditReport:
         latest = self._read("checkpoint")
         if latest is None:
-            raise StorageError(f"{self.root} holds no checkpoint file", code="audit.source")
+            raise StorageError(f"{self.source.name} holds no checkpoint file", code="audit.source")
         try:
             head = Checkpoint.from_text(open_note(latest, [self.verifier]).text)
         except AdamasError as exc:
             raise StorageError(
-                f"{self.root / 'checkpoint'} does not verify under the vkey: {exc.code}: {exc.message}",
+                f"{self.source.name} checkpoint does not verify under the vkey: {exc.code}: {exc.message}",
                 code="audit.checkpoint_signature",
             ) from exc
         size = head.size
         notes: list[tuple[int | None, str, bytes]] = [(None, "checkpoint", latest)]
-        directory = self.root / CHECKPOINTS_DIR
-        if directory.is_dir():
-            for path in sorted(directory.rglob("*")):
-                if path.is_file() and not path.name.startswith("."):
-                    relative = path.relative_to(self.root).as_posix()
-                    notes.append((_filed_size(relative), relative, path.read_bytes()))
+        for relative in self.source.checkpoint_paths():
+            note = self._read(relative)
+            if note is not None:
+                notes.append((_filed_size(relative), relative, note))
         checkpoints, origin = _open_checkpoints(notes, self.verifier, head.origin, self.faults, size)
         rebuild = _Rebuild(size, checkpoints, self.faults, self._compare_tile)
         envelopes = None if self.opaque else _Envelopes(self.faults)
@@ -850,7 +853,7 @@ class _TilesAudit:
         rebuild.finish()
         self.faults.flush()
         return AuditReport(
-            source=str(self.root),
+            source=self.source.name,
             origin=origin,
             size=size,
             leaves=size,

@@ -94,7 +94,7 @@ def verify_certificate(ledger: Ledger, number: str) -> CertificateVerdict:
     """Re-check a certificate from the log; ``valid`` when every check holds."""
     checks = _Checks()
     seqs: list[tuple[str, int, bytes]] = []
-    with ledger.engine.connect() as conn:
+    with ledger.read_engine.connect() as conn:
         row = conn.execute(select(schema.certificates).where(schema.certificates.c.id == number)).first()
         if row is None:
             raise NotFoundError(

@@ -1,11 +1,12 @@
 """Kimberley Process reference data as signed policy events (``adamas policy load-kp``).
 
-:func:`kp_policy_bodies` turns the data pack in ``shared/data/kp`` (``kp_participants.csv`` and
-``kp_suspensions_embargoes.csv``, sources in ``SOURCES.txt``) into ``country.status`` and ``sanction.set``
-bodies; :func:`load_kp` signs them with the administrator's key and submits them. Every body has a fixed id
-(``kp-policy-...``) and a fixed ``time`` (its own effective date at 00:00:00Z), so the same data always gives
-byte-identical envelopes: loading twice answers ``duplicate`` for each and writes nothing. A body whose
-content changed under the same id is refused by the ledger (``event.duplicate_id``), never overwritten.
+:func:`kp_policy_bodies` turns the KP data pack shipped in :mod:`adamas.data` (``kp_participants.csv``
+and ``kp_suspensions_embargoes.csv``, sources in ``SOURCES.txt``), or another folder holding the same
+files, into ``country.status`` and ``sanction.set`` bodies; :func:`load_kp` signs them with the
+administrator's key and submits them. Every body has a fixed id (``kp-policy-...``) and a fixed ``time``
+(its own effective date at 00:00:00Z), so the same data always gives byte-identical envelopes: loading
+twice answers ``duplicate`` for each and writes nothing. A body whose content changed under the same id is
+refused by the ledger (``event.duplicate_id``), never overwritten.
 
 Mapping of ``kp_participants.csv`` (one ``country.status`` ``participant`` per row):
 
@@ -74,21 +75,26 @@ fit the 2,000 characters EVENTS.md allows.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import iso3166
+from sqlalchemy import select
 
-from adamas.errors import InputError
+from adamas.data import kp_pack, kp_rows
+from adamas.errors import AdamasError, InputError
+from adamas.ledger.backfill import close_backfill, open_backfill
 from adamas.model.records import EU_MEMBERS, EU_TERRITORIES
 from adamas.model.signing import sign_body
+from adamas.model.values import parse_time
+from adamas.store import schema
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from adamas.crypto import KeyPair
     from adamas.ledger.ledger import Ledger
     from adamas.ledger.outcome import Outcome
@@ -100,7 +106,6 @@ __all__ = [
     "KP_START",
     "RUSSIA_DIRECT_KINDS",
     "count_outcomes",
-    "find_kp_data",
     "kp_policy_bodies",
     "load_kp",
     "signed_kp_policy",
@@ -136,35 +141,6 @@ _LISTS: Final = (
 
 
 # --- reading the data pack ------------------------------------------------------------------------------
-
-
-def find_kp_data(start: Path | None = None) -> Path | None:
-    """The KP data pack (``shared/data/kp``) beside ``start`` (default: the working directory) or beside
-    one of its parents, where the project keeps it; None when there is none."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        for candidate in (folder, folder / "shared" / "data" / "kp", folder / "data" / "kp"):
-            if all((candidate / name).is_file() for name in KP_DATA_FILES):
-                return candidate
-    return None
-
-
-def _rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [name for name in required if name not in (reader.fieldnames or [])]
-            if missing:
-                raise InputError(
-                    f"{path.name} lacks the column(s) {', '.join(missing)}",
-                    code="kp.bad_data",
-                    field=path.name,
-                )
-            return [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
-    except OSError as exc:
-        raise InputError(
-            f"cannot read {path}: {exc.strerror or exc}", code="kp.no_data", field="data"
-        ) from exc
 
 
 def _date(text: str, where: str) -> date:
@@ -261,14 +237,19 @@ class _Sanction:
         }
 
 
-def _participants(path: Path) -> tuple[list[_Status], set[str]]:
+def _participants(data: Traversable) -> tuple[list[_Status], set[str]]:
     """Statuses from ``kp_participants.csv`` and every code it names (EU members included)."""
-    rows = _rows(path, ["participant", "iso2", "type", *(name for name, _ in _LISTS), "other_evidence"])
+    file = KP_DATA_FILES[0]
+    rows = kp_rows(
+        file,
+        data=data,
+        required=["participant", "iso2", "type", *(name for name, _ in _LISTS), "other_evidence"],
+    )
     out: list[_Status] = []
     named: set[str] = set()
     for number, row in enumerate(rows, start=2):
         iso2, name = row["iso2"], row["participant"]
-        where = f"{path.name} line {number}"
+        where = f"{file} line {number}"
         if iso2 != "EU" and iso2 not in iso3166.countries_by_alpha2:
             raise InputError(f"{where}: {iso2!r} is not an ISO 3166-1 code", code="kp.bad_data", field=where)
         named.add(iso2)
@@ -368,18 +349,29 @@ _SANCTION_NOTES: Final = {
 }
 
 
-def _measures(path: Path, iso2_of: dict[str, str]) -> tuple[list[_Status], list[_Sanction]]:
+def _measures(data: Traversable, iso2_of: dict[str, str]) -> tuple[list[_Status], list[_Sanction]]:
     """Statuses and sanctions from ``kp_suspensions_embargoes.csv``."""
-    rows = _rows(
-        path,
-        ["participant", "iso3", "event", "start_date", "end_date", "scope", "description", "source_urls"],
+    file = KP_DATA_FILES[1]
+    rows = kp_rows(
+        file,
+        data=data,
+        required=[
+            "participant",
+            "iso3",
+            "event",
+            "start_date",
+            "end_date",
+            "scope",
+            "description",
+            "source_urls",
+        ],
     )
     statuses: list[_Status] = []
     sanctions: list[_Sanction] = []
     zones: dict[str, tuple[str, ...]] = {}
     for number, row in enumerate(rows, start=2):
         iso3, event, name = row["iso3"], row["event"], row["participant"]
-        where = f"{path.name} line {number}"
+        where = f"{file} line {number}"
         cite = f"[kp_suspensions_embargoes.csv: {name}, {event!r}, {row['start_date'] or 'undated'}]"
         if (iso3, event) in _IGNORED or (iso3, "*") in _IGNORED:
             continue
@@ -423,23 +415,23 @@ def _measures(path: Path, iso2_of: dict[str, str]) -> tuple[list[_Status], list[
     return statuses, sanctions
 
 
-def kp_policy_bodies(data_dir: Path) -> list[dict[str, Any]]:
-    """The unsigned ``country.status`` and ``sanction.set`` bodies for the KP data pack in ``data_dir``.
+def kp_policy_bodies(data_dir: Traversable | str | None = None) -> list[dict[str, Any]]:
+    """The unsigned ``country.status`` and ``sanction.set`` bodies for the KP data pack in ``data_dir``
+    (a folder or a ``Traversable``; default: the pack shipped with Adamas, :func:`adamas.data.kp_data`).
 
     Each body has its ``type``, a fixed ``id``, ``time`` (= its effective date at 00:00:00Z) and its fields;
     ``v``, ``actor`` and ``key`` are the signer's to add (:func:`load_kp`). Statuses come first, oldest
     first (country code within a day), then the sanctions by date. The same files always give the same
     bodies.
     """
-    data_dir = Path(data_dir)
-    participants_path, measures_path = (data_dir / name for name in KP_DATA_FILES)
-    participants, named = _participants(participants_path)
+    data = kp_pack(data_dir)
+    participants, named = _participants(data)
     iso2_of = {
         row["iso3"]: row["iso2"]
-        for row in _rows(participants_path, ["iso3", "iso2"])
+        for row in kp_rows(KP_DATA_FILES[0], data=data, required=["iso3", "iso2"])
         if row["iso3"] and row["iso2"]
     }
-    measures, sanctions = _measures(measures_path, iso2_of)
+    measures, sanctions = _measures(data, iso2_of)
     statuses = [*participants, *_non_participants(named), *measures]
     statuses.sort(key=lambda s: (s.effective, s.country))
     sanctions.sort(key=lambda s: (s.effective, s.id))
@@ -457,8 +449,11 @@ def _chunks(items: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dic
         yield items[start : start + size]
 
 
-def signed_kp_policy(data_dir: Path, key: KeyPair, *, actor: str = "admin") -> list[dict[str, Any]]:
-    """The envelopes of :func:`kp_policy_bodies`, signed by ``actor`` with ``key`` (deterministic)."""
+def signed_kp_policy(
+    data_dir: Traversable | str | None, key: KeyPair, *, actor: str = "admin"
+) -> list[dict[str, Any]]:
+    """The envelopes of :func:`kp_policy_bodies` (``None``: the packaged pack), signed by ``actor`` with
+    ``key`` (deterministic)."""
     return [sign_body(body, key, actor=actor) for body in kp_policy_bodies(data_dir)]
 
 
@@ -466,11 +461,12 @@ def load_kp(
     ledger: Ledger,
     key: KeyPair,
     *,
-    data_dir: Path,
+    data_dir: Traversable | str | None = None,
     actor: str = "admin",
     progress: Progress | None = None,
 ) -> list[Outcome]:
-    """Sign the KP policy of ``data_dir`` as ``actor`` (the administrator) and submit it.
+    """Sign the KP policy of ``data_dir`` (default: the pack shipped with Adamas) as ``actor`` (the
+    administrator) and submit it.
 
     Batches of 100 in ``proceed`` mode: one outcome per event, in order. Events already in the ledger come
     back ``duplicate``; anything refused (a key that is not the administrator's, say) carries its error.
@@ -478,12 +474,50 @@ def load_kp(
     """
     envelopes = signed_kp_policy(data_dir, key, actor=actor)
     outcomes: list[Outcome] = []
-    for chunk in _chunks(envelopes, SUBMIT_CHUNK):
-        for outcome in ledger.submit(chunk, mode="proceed"):
-            outcomes.append(_shifted(outcome, len(outcomes)))
-        if progress is not None:
-            progress(len(outcomes), len(envelopes))
+    window = _history_window(ledger, key, envelopes, actor)
+    try:
+        for chunk in _chunks(envelopes, SUBMIT_CHUNK):
+            for outcome in ledger.submit(chunk, mode="proceed"):
+                outcomes.append(_shifted(outcome, len(outcomes)))
+            if progress is not None:
+                progress(len(outcomes), len(envelopes))
+    finally:
+        if window is not None:
+            close_backfill(ledger, key, window=window, actor=actor)
     return outcomes
+
+
+def _history_window(
+    ledger: Ledger, key: KeyPair, envelopes: Sequence[dict[str, Any]], actor: str
+) -> str | None:
+    """Open a backfill window for the policy's dates if some of it is not logged yet (the KP's history
+    reaches back to 2003, far past the backdating allowance); its id, or None when everything is logged
+    already or nothing needs one. Only the administrator may open one: for anyone else, None (each event
+    is then refused for what it is)."""
+    with ledger.engine.connect() as conn:
+        ids = [e["body"]["id"] for e in envelopes]
+        logged = {
+            row[0]
+            for start in range(0, len(ids), 500)
+            for row in conn.execute(
+                select(schema.events.c.event_id).where(schema.events.c.event_id.in_(ids[start : start + 500]))
+            )
+        }
+    times = [parse_time(e["body"]["time"], "time") for e in envelopes if e["body"]["id"] not in logged]
+    if not times:
+        return None
+    try:
+        outcome = open_backfill(
+            ledger,
+            key,
+            start_ns=min(times),
+            until_ns=max(times) + 1_000_000_000,
+            reason="adamas policy load-kp: the Kimberley Process's recorded history",
+            actor=actor,
+        )
+    except AdamasError:
+        return None
+    return outcome.event_id
 
 
 def _shifted(outcome: Outcome, position: int) -> Outcome:

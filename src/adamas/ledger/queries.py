@@ -6,32 +6,71 @@ the same on every engine and costs one round trip per generation, not per lot.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from adamas.errors import NotFoundError
-from adamas.ledger.views import EventRef, Evidence, HistoryEntry, LotView, OriginShare, Trace, TraceNode
+from adamas.ledger.views import (
+    EventRef,
+    Evidence,
+    HistoryEntry,
+    LotView,
+    OriginShare,
+    ParticipantKey,
+    ParticipantView,
+    StoredEvent,
+    Trace,
+    TraceNode,
+)
 from adamas.model.records import EVIDENCE_LEVELS, Lot
 from adamas.model.values import cents_to_decimal, format_time_ns
 from adamas.store import schema
-from adamas.store.rows import attestation_from_row, chunks, load, lot_from_row, shipment_from_row
+from adamas.store.rows import (
+    attestation_from_row,
+    chunks,
+    load,
+    lot_from_row,
+    participant_from_row,
+    shipment_from_row,
+)
 
-__all__ = ["compromised_events", "evidence", "history", "lot_view", "lot_views", "trace"]
+__all__ = [
+    "compromised_events",
+    "evidence",
+    "history",
+    "lot_view",
+    "lot_views",
+    "participant_view",
+    "stored_event",
+    "trace",
+]
 
 
 def _event_refs(conn: Connection, event_ids: Iterable[str]) -> dict[str, EventRef]:
     table = schema.events
     out: dict[str, EventRef] = {}
     for batch in chunks(sorted(set(event_ids))):
-        stmt = select(table.c.event_id, table.c.type, table.c.time_ns, table.c.seq).where(
-            table.c.event_id.in_(batch)
-        )
+        stmt = select(
+            table.c.event_id, table.c.type, table.c.time_ns, table.c.seq, table.c.logged_ns, table.c.backfill
+        ).where(table.c.event_id.in_(batch))
         for row in conn.execute(stmt):
-            out[row.event_id] = EventRef(row.event_id, row.type, format_time_ns(row.time_ns), row.seq)
+            out[row.event_id] = EventRef(
+                row.event_id,
+                row.type,
+                format_time_ns(row.time_ns),
+                row.seq,
+                _logged(row.logged_ns),
+                row.backfill,
+            )
     return out
+
+
+def _logged(value: int | None) -> str | None:
+    return None if value is None else format_time_ns(value)
 
 
 def _origin(origin: dict[str, int], sites: dict[str, Any]) -> tuple[OriginShare, ...]:
@@ -105,6 +144,8 @@ def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
             ev.c.actor,
             ev.c.time_ns,
             ev.c.envelope,
+            ev.c.logged_ns,
+            ev.c.backfill,
             latest.c.id.label("corrected_by"),
         )
         .join(le, le.c.seq == ev.c.seq)
@@ -121,6 +162,8 @@ def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
             format_time_ns(row.time_ns),
             json.loads(bytes(row.envelope))["body"],
             row.corrected_by,
+            _logged(row.logged_ns),
+            row.backfill,
         )
         for row in conn.execute(stmt)
     ]
@@ -174,7 +217,8 @@ def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
 
 
 def compromised_events(conn: Connection, event_ids: Iterable[str]) -> set[str]:
-    """Those of ``event_ids`` signed by a key at or after the instant its revocation took effect."""
+    """Those of ``event_ids`` signed by a key, and declared or logged at or after the instant its revocation
+    took effect."""
     ev, keys = schema.events, schema.keys
     out: set[str] = set()
     for batch in chunks(sorted(set(event_ids))):
@@ -182,7 +226,10 @@ def compromised_events(conn: Connection, event_ids: Iterable[str]) -> set[str]:
             select(ev.c.event_id)
             .join(keys, keys.c.id == ev.c.key_id)
             .where(
-                ev.c.event_id.in_(batch), keys.c.revoked_ns.is_not(None), ev.c.time_ns >= keys.c.revoked_ns
+                ev.c.event_id.in_(batch),
+                keys.c.revoked_ns.is_not(None),
+                # Declared or logged at or after the instant: backdating hides nothing.
+                or_(ev.c.time_ns >= keys.c.revoked_ns, ev.c.logged_ns >= keys.c.revoked_ns),
             )
         )
         out.update(row.event_id for row in conn.execute(stmt))
@@ -233,4 +280,60 @@ def evidence(conn: Connection, subject_kind: str, subject_id: str) -> Evidence:
             }
             for a in items
         ),
+    )
+
+
+def participant_view(conn: Connection, participant_id: str) -> ParticipantView:
+    """A participant with its keys (oldest first) and the event that registered it."""
+    found = load(conn, schema.participants, [participant_id], participant_from_row)
+    if participant_id not in found:
+        raise NotFoundError(
+            f"there is no participant {participant_id}", code="participant.not_found", field="participant"
+        )
+    p = found[participant_id]
+    keys = schema.keys
+    rows = conn.execute(
+        select(keys.c.id, keys.c.public_key, keys.c.revoked_ns)
+        .where(keys.c.participant == participant_id)
+        .order_by(keys.c.id)
+    )
+    return ParticipantView(
+        id=p.id,
+        name=p.name,
+        country=p.country,
+        roles=tuple(sorted(p.roles)),
+        status=p.status,
+        registrar=p.registrar,
+        registered_by=_event_refs(conn, [p.event]).get(p.event),
+        keys=tuple(
+            ParticipantKey(
+                row.id,
+                base64.b64encode(bytes(row.public_key)).decode("ascii"),
+                None if row.revoked_ns is None else format_time_ns(row.revoked_ns),
+            )
+            for row in rows
+        ),
+    )
+
+
+def stored_event(conn: Connection, event_id: str) -> StoredEvent:
+    """The logged event ``event_id``: its canonical envelope, leaf index and leaf hash."""
+    ev, co = schema.events, schema.corrections
+    row = conn.execute(
+        select(
+            ev.c.seq, ev.c.event_id, ev.c.type, ev.c.actor, ev.c.time_ns, ev.c.leaf_hash, ev.c.envelope
+        ).where(ev.c.event_id == event_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"there is no event {event_id} in the log", code="event.not_found", field="event")
+    corrected_by = conn.execute(select(func.max(co.c.id)).where(co.c.target == event_id)).scalar()
+    return StoredEvent(
+        int(row.seq),
+        row.event_id,
+        row.type,
+        row.actor,
+        format_time_ns(row.time_ns),
+        bytes(row.leaf_hash),
+        bytes(row.envelope),
+        corrected_by,
     )

@@ -26,9 +26,9 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["LOG_TABLES", "SCHEMA_VERSION", "STATE_TABLES", "metadata"]
+__all__ = ["LOG_TABLES", "RISK_TABLES", "SCHEMA_VERSION", "STATE_TABLES", "WITNESS_TABLES", "metadata"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 5
 
 metadata = MetaData()
 
@@ -52,7 +52,14 @@ events = Table(
     Column("time_ns", BigInteger, nullable=False),
     Column("envelope", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
+    # The ledger's clock when the batch was accepted (never decreasing along the log; the time line of the
+    # batch's checkpoint); NULL for events logged before version 5 recorded it (docs/time.md).
+    Column("logged_ns", BigInteger),
+    # The ledger.backfill window that admitted the event past the backdating allowance, if any.
+    Column("backfill", String(ID)),
     Index("ix_events_key_time", "key_id", "time_ns"),
+    # A participant's events, in log order (paged by the HTTP service).
+    Index("ix_events_actor_seq", "actor", "seq"),
 )
 
 participants = Table(
@@ -75,6 +82,7 @@ keys = Table(
     Column("public_key", LargeBinary(32), nullable=False),
     Column("event", String(ID), nullable=False),
     Column("revoked_ns", BigInteger),
+    Column("compromised", Integer),
 )
 
 sites = Table(
@@ -108,6 +116,7 @@ lots = Table(
     Column("shipment", String(ID)),
     Column("frozen_from", String(16)),
     Column("details", Text, nullable=False),
+    Column("largest", Text),
 )
 
 lot_edges = Table(
@@ -245,6 +254,18 @@ corrections = Table(
     Column("replacement", Text),
 )
 
+backfills = Table(
+    "backfills",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("from_ns", BigInteger, nullable=False),
+    Column("until_ns", BigInteger, nullable=False),
+    Column("closes_ns", BigInteger, nullable=False),
+    Column("opened_ns", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("closed_by", String(ID)),
+)
+
 STATE_TABLES: Final = (
     participants,
     keys,
@@ -259,5 +280,73 @@ STATE_TABLES: Final = (
     certificates,
     attestations,
     corrections,
+    backfills,
 )
 LOG_TABLES: Final = (log_tiles, log_checkpoints)
+
+# --- witnessing (schema version 3) ------------------------------------------------------------------------
+# The witnesses asked to cosign the log's checkpoints (C2SP tlog-witness), and what each last did. Neither
+# table is derived from the events: they are the operator's configuration and the witnesses' answers.
+log_witnesses = Table(
+    "log_witnesses",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("vkey", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("added_ns", BigInteger, nullable=False),
+    # The size of the newest checkpoint the witness cosigned for us (0: none yet), and when.
+    Column("cosigned_size", BigInteger, nullable=False),
+    Column("cosigned_ns", BigInteger),
+    Column("attempt_ns", BigInteger),
+    Column("last_error", Text),
+    Column("error_ns", BigInteger),
+)
+
+# Every cosignature collected, verified when received: one note signature line per witness and tree size.
+log_cosignatures = Table(
+    "log_cosignatures",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(255), primary_key=True),
+    Column("line", Text, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("received_ns", BigInteger, nullable=False),
+)
+
+WITNESS_TABLES: Final = (log_witnesses, log_cosignatures)
+
+# --- risk (schema version 4; adamas.risk): soft flags computed from the log by the detectors ---------------
+# Derived like the state tables, but by a separate reader (``adamas.risk.scan``) that remembers the last leaf
+# it scanned (``risk_scan``); ``adamas risk scan --full`` recomputes them from the log alone. A flag's ``id``
+# is a hash of what it is about (detector, subject, period, key events), so it is never stored twice.
+risk_flags = Table(
+    "risk_flags",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("detector", String(32), nullable=False, index=True),
+    Column("severity", String(8), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(ID), nullable=False),
+    Column("period", String(16)),
+    Column("raised_at", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+# What a flag names, one row per lot, participant or country, so that flags can be filtered by any of them.
+risk_flag_links = Table(
+    "risk_flag_links",
+    metadata,
+    Column("flag", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(ID), primary_key=True),
+    Index("ix_risk_flag_links_value", "kind", "value"),
+)
+
+risk_scan = Table(
+    "risk_scan",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+RISK_TABLES: Final = (risk_flags, risk_flag_links, risk_scan)

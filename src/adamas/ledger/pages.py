@@ -1,0 +1,253 @@
+"""Paged queries over the lists that grow: a lot's history, a forward lineage, a participant's events.
+
+A page is ``limit`` items (1 to ``MAX_PAGE_LIMIT``) and an opaque cursor for the next one. Each list is
+walked in an order in which new items can only come last (log order, the ``seq`` of an event or of the
+event that made a lot), so a cursor stays valid while the ledger grows: the next page starts after the last
+item seen and never skips or repeats one. A backward lineage never grows (ancestors are fixed when a lot is
+made) and is walked by depth.
+
+Cursors are base64url JSON ``[kind, *key]``; they are opaque to clients and checked here: a cursor that does
+not decode, or was made for another list, is ``InputError(code="page.cursor", field="cursor")``.
+
+Error codes: InputError ``page.cursor``, ``page.limit``; NotFoundError ``lot.not_found``,
+``participant.not_found``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from sqlalchemy import Connection, func, select
+
+from adamas.errors import InputError, NotFoundError
+from adamas.ledger import queries
+from adamas.ledger.views import HistoryEntry, Page, TraceNode, TracePage
+from adamas.model.values import format_time_ns
+from adamas.store import schema
+from adamas.store.rows import chunks, load, lot_from_row
+
+__all__ = [
+    "DEFAULT_PAGE_LIMIT",
+    "MAX_PAGE_LIMIT",
+    "decode_cursor",
+    "encode_cursor",
+    "history_page",
+    "participant_events",
+    "trace_page",
+]
+
+DEFAULT_PAGE_LIMIT: Final = 100
+MAX_PAGE_LIMIT: Final = 1000
+
+
+def encode_cursor(kind: str, *key: int | str) -> str:
+    """The opaque cursor of a position ``key`` in a list of ``kind``."""
+    raw = json.dumps([kind, *key], separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, kind: str, types: Sequence[type]) -> tuple[Any, ...]:
+    """The position a cursor of ``kind`` names, its members of ``types``; ``page.cursor`` otherwise."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        value = None
+    if (
+        not isinstance(value, list)
+        or len(value) != len(types) + 1
+        or value[0] != kind
+        or not all(type(v) is t for v, t in zip(value[1:], types, strict=True))
+    ):
+        raise InputError(
+            f"cursor {cursor[:40]!r} is not a cursor of this list; pass back the `next` of a page",
+            code="page.cursor",
+            field="cursor",
+        )
+    return tuple(value[1:])
+
+
+def check_limit(limit: int) -> int:
+    """``limit`` if it is a page size this module serves (1 to ``MAX_PAGE_LIMIT``)."""
+    if not 1 <= limit <= MAX_PAGE_LIMIT:
+        raise InputError(
+            f"limit must be between 1 and {MAX_PAGE_LIMIT}, not {limit}",
+            code="page.limit",
+            field="limit",
+            expected=f"1 <= limit <= {MAX_PAGE_LIMIT}",
+            actual=limit,
+        )
+    return limit
+
+
+def _entries(
+    conn: Connection, *, after: int, limit: int, lot: str | None = None, actor: str | None = None
+) -> list[HistoryEntry]:
+    """Events that touched ``lot`` or that ``actor`` signed, with ``seq > after``, in log order, at most
+    ``limit`` of them."""
+    ev, co, le = schema.events, schema.corrections, schema.lot_events
+    latest = select(co.c.target, func.max(co.c.id).label("id")).group_by(co.c.target).subquery()
+    stmt = (
+        select(
+            ev.c.seq,
+            ev.c.event_id,
+            ev.c.type,
+            ev.c.actor,
+            ev.c.time_ns,
+            ev.c.envelope,
+            latest.c.id.label("corrected_by"),
+        )
+        .outerjoin(latest, latest.c.target == ev.c.event_id)
+        .where(ev.c.seq > after)
+        .order_by(ev.c.seq)
+        .limit(limit)
+    )
+    if lot is not None:
+        stmt = stmt.join(le, le.c.seq == ev.c.seq).where(le.c.lot == lot)
+    if actor is not None:
+        stmt = stmt.where(ev.c.actor == actor)
+    return [
+        HistoryEntry(
+            row.seq,
+            row.event_id,
+            row.type,
+            row.actor,
+            format_time_ns(row.time_ns),
+            json.loads(bytes(row.envelope))["body"],
+            row.corrected_by,
+        )
+        for row in conn.execute(stmt)
+    ]
+
+
+def _page(items: list[HistoryEntry], limit: int, kind: str) -> Page[HistoryEntry]:
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(tuple(items), encode_cursor(kind, items[-1].index) if more else None)
+
+
+def history_page(conn: Connection, lot_id: str, *, cursor: str | None, limit: int) -> Page[HistoryEntry]:
+    """A page of the events that touched the lot, in log order."""
+    check_limit(limit)
+    (after,) = decode_cursor(cursor, "history", (int,)) if cursor else (-1,)
+    _require_lot(conn, lot_id)
+    items = _entries(conn, after=after, limit=limit + 1, lot=lot_id)
+    return _page(items, limit, "history")
+
+
+def participant_events(
+    conn: Connection, participant_id: str, *, cursor: str | None, limit: int
+) -> Page[HistoryEntry]:
+    """A page of the events the participant signed, in log order."""
+    check_limit(limit)
+    (after,) = decode_cursor(cursor, "participant", (int,)) if cursor else (-1,)
+    if participant_id not in load(conn, schema.participants, [participant_id], lambda r: r.id):
+        raise NotFoundError(
+            f"there is no participant {participant_id}", code="participant.not_found", field="participant"
+        )
+    items = _entries(conn, after=after, limit=limit + 1, actor=participant_id)
+    return _page(items, limit, "participant")
+
+
+def _require_lot(conn: Connection, lot_id: str) -> None:
+    if lot_id not in load(conn, schema.lots, [lot_id], lambda r: r.id):
+        raise NotFoundError(f"there is no lot {lot_id}", code="lot.not_found", field="lot")
+
+
+def _walk(conn: Connection, root: str, direction: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Breadth-first over the lot edges from ``root``: every lot reached with its depth, and the edges
+    (parent, child) as ``(far, near)`` pairs oriented parent to child."""
+    table = schema.lot_edges
+    near, far = (
+        (table.c.child, table.c.parent) if direction == "backward" else (table.c.parent, table.c.child)
+    )
+    depth = {root: 0}
+    edges: list[tuple[str, str]] = []
+    frontier = [root]
+    level = 0
+    while frontier:
+        level += 1
+        found: list[str] = []
+        for batch in chunks(frontier):
+            for row in conn.execute(select(near, far).where(near.in_(batch))):
+                a, b = row[0], row[1]
+                edges.append((b, a) if direction == "backward" else (a, b))
+                if b not in depth:
+                    depth[b] = level
+                    found.append(b)
+        frontier = found
+    return depth, sorted(set(edges))
+
+
+def _made(conn: Connection, lot_ids: Iterable[str]) -> dict[str, tuple[int, str, str]]:
+    """For each lot: the leaf index, type and id of the event that made it."""
+    lots, ev = schema.lots, schema.events
+    out: dict[str, tuple[int, str, str]] = {}
+    for batch in chunks(lot_ids):
+        stmt = (
+            select(lots.c.id, ev.c.seq, ev.c.type, ev.c.event_id)
+            .join(ev, ev.c.event_id == lots.c.event)
+            .where(lots.c.id.in_(batch))
+        )
+        for row in conn.execute(stmt):
+            out[row.id] = (int(row.seq), row.type, row.event_id)
+    return out
+
+
+def _rests_on_compromised(conn: Connection, lot_id: str) -> bool:
+    return queries.trace(conn, lot_id, direction="backward").nodes[0].compromised
+
+
+def trace_page(conn: Connection, lot_id: str, *, direction: str, cursor: str | None, limit: int) -> TracePage:
+    """A page of the lineage from ``lot_id``: forward in log order of the lots, backward by depth."""
+    check_limit(limit)
+    if direction not in ("backward", "forward"):
+        raise InputError(
+            "direction must be backward or forward", code="trace.bad_direction", field="direction"
+        )
+    kind = f"trace.{direction}"
+    _require_lot(conn, lot_id)
+    depth, edges = _walk(conn, lot_id, direction)
+    made = _made(conn, depth)
+
+    def key(node: str) -> tuple[int, str]:
+        return (made[node][0] if direction == "forward" else depth[node], node)
+
+    after = decode_cursor(cursor, kind, (int, str)) if cursor else None
+    ordered = sorted(depth, key=key)
+    if after is not None:
+        ordered = [n for n in ordered if key(n) > after]
+    page, more = ordered[:limit], len(ordered) > limit
+    # Compromise is a property of the whole graph: a lot rests on a compromised key if any lot it came
+    # from was made by an event signed with one.
+    bad_events = queries.compromised_events(conn, {m[2] for m in made.values()})
+    bad = {node for node, m in made.items() if m[2] in bad_events}
+    children: dict[str, list[str]] = {}
+    for parent, child in edges:
+        children.setdefault(parent, []).append(child)
+    stack = list(bad)
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in bad:
+                bad.add(child)
+                stack.append(child)
+    if direction == "forward" and lot_id not in bad and _rests_on_compromised(conn, lot_id):
+        bad = set(depth)  # everything made from the root rests on what the root rests on
+    wanted = set(page) | {lot_id}
+    records = load(conn, schema.lots, wanted, lot_from_row)
+    views = {view.id: view for view in queries.lot_views(conn, [records[n] for n in sorted(wanted)])}
+    on_page = set(page)
+    far = 0 if direction == "backward" else 1
+    return TracePage(
+        lot=lot_id,
+        direction=direction,
+        nodes=tuple(TraceNode(views[n], depth[n], n in bad) for n in page),
+        edges=tuple(e for e in edges if e[far] in on_page),
+        origin=views[lot_id].origin,
+        mines=tuple(sorted(n for n, m in made.items() if m[1] == "lot.register")),
+        next_cursor=encode_cursor(kind, *key(page[-1])) if more else None,
+    )
