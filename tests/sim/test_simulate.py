@@ -258,3 +258,18 @@ def test_unknown_fraud_scenario_is_refused() -> None:
         parse_fraud("weight_skim,teleportation")
     assert caught.value.code == "sim.unknown_scenario"
     assert caught.value.field == "fraud"
+
+
+def test_logged_time_tracks_declared_time_through_the_year(tmp_path: Path) -> None:
+    """The simulated clock: every event, policy included, is logged within a week after its declared time,
+    and logged times never decrease (2024: the G7 steps are logged when they take effect)."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    simulate(url, Options(year=2024, scale=1e-5, seed=5, fraud=("sanctioned_relabel",)))
+    with Ledger.open(url) as opened:
+        rows = _rows(opened, schema.events)
+    week = 7 * 86_400 * 10**9
+    logged = [r.logged_ns for r in sorted(rows, key=lambda r: r.seq)]
+    assert logged == sorted(logged)
+    assert all(0 <= r.logged_ns - r.time_ns < week for r in rows)
+    sanctions = [r for r in rows if r.type == "sanction.set"]
+    assert len(sanctions) == 3 and all(r.logged_ns - r.time_ns < 86_400 * 10**9 for r in sanctions)

@@ -153,7 +153,11 @@ def generate(world: World) -> Iterator[Batch]:
         cast.extra.append(Member(ACCOMPLICE[0], ACCOMPLICE[1], ACCOMPLICE[2], TRADE, ACCOMPLICE[3]))
     start = parse_time(f"{options.year}-01-01T00:00:00Z", "year")
     end = start + WEEKS * 7 * DAY
-    bodies = [b for b in _policy() if parse_time(b["time"], "time") < end]
+    # kp_policy_bodies lists statuses before sanctions; the ledger must receive them in time order.
+    bodies = sorted(
+        (b for b in _policy() if parse_time(b["time"], "time") < end),
+        key=lambda b: parse_time(b["time"], "time"),
+    )
     admin = scribe.key(cast.admin)
     genesis_ns = parse_time(GENESIS_TIME, "time")
     scribe.emit_body(
