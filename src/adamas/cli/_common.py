@@ -7,14 +7,15 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from adamas.errors import AdamasError, InputError
-from adamas.ledger import Ledger
-from adamas.model.values import parse_time
+
+if TYPE_CHECKING:
+    from adamas.ledger import Ledger
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -39,7 +40,7 @@ def fail(error: AdamasError) -> NoReturn:
 
 
 NOW_ENV = "ADAMAS_NOW"
-"""Environment variable that stops the ledger's clock at an RFC 3339 instant (simulations, tests)."""
+"""``adamas.ledger.ledger.NOW_ENV``, spelled here so that importing the CLI does not import the ledger."""
 
 
 def ledger_clock() -> Callable[[], int] | None:
@@ -47,6 +48,8 @@ def ledger_clock() -> Callable[[], int] | None:
     text = os.environ.get(NOW_ENV)
     if not text:
         return None
+    from adamas.model.values import parse_time  # lazily, like the ledger (CLI start-up)
+
     try:
         instant = parse_time(text, NOW_ENV)
     except AdamasError as exc:
@@ -55,6 +58,8 @@ def ledger_clock() -> Callable[[], int] | None:
 
 
 def open_ledger(db: str) -> Ledger:
+    from adamas.ledger import Ledger  # here, not at the top: `adamas --help` never imports SQLAlchemy
+
     try:
         return Ledger.open(db, clock=ledger_clock())
     except AdamasError as exc:

@@ -19,7 +19,6 @@ from adamas.cli._common import (
     out,
     print_json,
 )
-from adamas.crypto import load_private_key
 from adamas.errors import AdamasError, InputError
 
 # --- Kimberley Process ------------------------------------------------------------------------------------
@@ -49,6 +48,7 @@ def policy_load_kp(
     """Record the real KP standing history and sanctions, signed by the administrator (idempotent)."""
     from rich.progress import Progress
 
+    from adamas.crypto import load_private_key
     from adamas.data import kp_pack
     from adamas.ledger.policy import count_outcomes, load_kp
 

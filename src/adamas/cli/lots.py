@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -19,8 +19,9 @@ from adamas.cli._common import (
     print_json,
 )
 from adamas.errors import AdamasError
-from adamas.ledger import LotView, Trace
-from adamas.risk import lot_risk, lot_taints
+
+if TYPE_CHECKING:
+    from adamas.ledger import LotView, Trace
 
 lot_app = typer.Typer(help="Look at lots.", no_args_is_help=True)
 app.add_typer(lot_app, name="lot")
@@ -49,6 +50,8 @@ def lot_table(view: LotView) -> Table:
 @lot_app.command("show")
 def lot_show(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> None:
     """The current state of a lot: kind, carats, holder, state and origin."""
+    from adamas.risk import lot_risk
+
     with open_ledger(db) as ledger:
         try:
             view = ledger.lot(lot)
@@ -128,6 +131,8 @@ def trace(
     json_: JsonOption = False,
 ) -> None:
     """The lineage of a lot: back to every mine it came from (or --forward to every descendant)."""
+    from adamas.risk import lot_taints
+
     with open_ledger(db) as ledger:
         try:
             result = ledger.trace(lot, direction="forward" if forward else "backward")

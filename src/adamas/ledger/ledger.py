@@ -51,10 +51,20 @@ from adamas.log import Tile, consistency_proof, inclusion_proof, leaf_hash
 from adamas.model.events import Envelope, parse_body, parse_envelope
 from adamas.model.rules import apply, authenticate
 from adamas.model.timing import admit_time
-from adamas.model.values import format_time_ns
+from adamas.model.values import format_time_ns, parse_time
 from adamas.store import schema
 from adamas.store.bulk import insert_rows
-from adamas.store.database import HEAD, begin_write, is_initialized, migrate, open_engine
+from adamas.store.database import (
+    ANALYZE_AFTER,
+    HEAD,
+    analyze,
+    begin_write,
+    check_readable,
+    is_initialized,
+    is_read_only,
+    migrate,
+    open_engine,
+)
 from adamas.store.rows import load
 from adamas.store.tree import StoredHashReader
 
@@ -74,6 +84,20 @@ _Known = tuple[int, bytes, int | None, str | None]
 """A logged event: leaf index, canonical envelope, logged time, backfill window."""
 
 
+NOW_ENV: Final = "ADAMAS_NOW"
+"""Environment variable that stops the ledger's clock at an RFC 3339 instant, for simulations, replays of
+scripted worlds and tests (docs/time.md). A production ledger leaves it unset: the system clock."""
+
+
+def default_clock() -> Clock:
+    """The clock a ledger opened without one uses: ``$ADAMAS_NOW`` if set, else the system clock."""
+    text = os.environ.get(NOW_ENV)
+    if not text:
+        return time.time_ns
+    instant = parse_time(text, NOW_ENV)
+    return lambda: instant
+
+
 class Ledger:
     """An Adamas ledger in a SQLite or PostgreSQL database."""
 
@@ -84,11 +108,14 @@ class Ledger:
         clock: Clock | None = None,
         log: TransparencyLog | None = None,
         read_engine: Engine | None = None,
+        read_only: bool = False,
     ) -> None:
         self._engine = engine
+        self._read_only = read_only
+        self._unanalyzed = 0
         self._read_engine = read_engine or engine
         self._log = log
-        self._clock: Clock = clock or time.time_ns
+        self._clock: Clock = clock or default_clock()
         self._pool: VerifyWorker | None = None
         self._public_keys: dict[str, bytes] = {}
         self._registry: tuple[int, Registry] | None = None
@@ -109,7 +136,8 @@ class Ledger:
 
         A ledger without a log key gets one here, for ``origin`` (default ``adamas.local/<random>``).
         ``read_url``: answer queries, proofs and tiles from that database (a replica of ``url``, which is
-        never written through it); ingest always reads and writes ``url``.
+        never written through it); ingest always reads and writes ``url``. A read-only ``url`` (a hot
+        standby) opens a read-only ledger: nothing is migrated or signed, and ``submit`` is refused.
         """
         read_engine = None
         if read_url is not None:
@@ -130,14 +158,20 @@ class Ledger:
                 field="db",
             )
         try:
+            read_only = is_read_only(engine)
             migrate(engine)
-            log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or time.time_ns)())
+            if read_only:
+                log = TransparencyLog.read(engine, origin=origin)
+            else:
+                log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or default_clock())())
+            if read_engine is not None:
+                check_readable(read_engine)
         except AdamasError:
             engine.dispose()
             if read_engine is not None:
                 read_engine.dispose()
             raise
-        return cls(engine, clock=clock, log=log, read_engine=read_engine)
+        return cls(engine, clock=clock, log=log, read_engine=read_engine, read_only=read_only)
 
     @classmethod
     def init(
@@ -216,6 +250,37 @@ class Ledger:
         return self._read_engine
 
     @property
+    def read_only(self) -> bool:
+        """True for a ledger opened on a read-only database (a hot standby): it answers reads only."""
+        return self._read_only
+
+    def wait_for_index(self, index: int, *, timeout: float = 2.0, poll: float = 0.01) -> None:
+        """Wait until the database reads are answered from holds leaf ``index`` (read-your-writes on a
+        replica: ``index`` from a receipt); refused with ``replica.behind`` after ``timeout`` seconds."""
+        if index < 0:
+            raise InputError(
+                f"min_index must be >= 0, not {index}", code="replica.bad_index", field="min_index"
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            with _storage_errors(), self._connect() as conn:
+                head = int(
+                    conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one()
+                )
+            if head > index:
+                return
+            if time.monotonic() >= deadline:
+                raise StorageError(
+                    f"the replica holds {head} events and has not reached leaf {index} within {timeout} s; "
+                    "retry later",
+                    code="replica.behind",
+                    field="min_index",
+                    expected=index,
+                    actual=head,
+                )
+            time.sleep(poll)
+
+    @property
     def size(self) -> int:
         """Number of events in the log."""
         with self._connect(primary=True) as conn:
@@ -235,8 +300,23 @@ class Ledger:
             raise InputError(
                 f"mode must be atomic or proceed, not {mode!r}", code="submit.bad_mode", field="mode"
             )
+        if self._read_only:
+            raise ConflictError(
+                "this ledger is open on a read-only database (a replica); submit to its primary",
+                code="ledger.read_only",
+                field="db",
+            )
         with _cyclic_gc_paused():
-            return self._submit(envelopes, mode)
+            outcomes = self._submit(envelopes, mode)
+        self._count_written(sum(1 for o in outcomes if o.status == "accepted"))
+        return outcomes
+
+    def _count_written(self, accepted: int) -> None:
+        """Refresh the planner's statistics once this process has written ``ANALYZE_AFTER`` events."""
+        self._unanalyzed += accepted
+        if self._unanalyzed >= ANALYZE_AFTER:
+            self._unanalyzed = 0
+            analyze(self._engine)
 
     def _submit(self, envelopes: Iterable[RawEnvelope], mode: Mode) -> list[Outcome]:
         verifier = self._verifier()
@@ -532,6 +612,7 @@ class Ledger:
                 self._replay_all(conn, total, self._corrections(conn, total), progress=progress)
         except SQLAlchemyError as exc:
             raise StorageError(f"rebuild failed: {exc.__class__.__name__}: {exc}") from exc
+        analyze(self._engine)  # every state table was rewritten: plan from fresh statistics
         return total
 
     def _replay_all(
