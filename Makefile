@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SOURCES := src tests benchmarks scripts
 
-.PHONY: demo test lint bench bench-ingest bench-log bench-http bench-detection install clean \
+.PHONY: demo test lint bench bench-ingest bench-log bench-http bench-detection bench-simulate install clean \
 	bench-trace bench-startup bench-sequencer bench-tiles
 
 $(STAMP): pyproject.toml
@@ -27,7 +27,8 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: bench-ingest bench-log bench-http bench-detection bench-trace bench-startup bench-sequencer bench-tiles
+bench: bench-ingest bench-log bench-http bench-detection bench-simulate bench-trace bench-startup bench-sequencer \
+	bench-tiles
 
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
@@ -58,6 +59,9 @@ bench-sequencer: $(STAMP)
 # Needs Debian's nginx (apt-get install nginx); exits 2 and says so without it.
 bench-tiles: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/tiles.py
+
+bench-simulate: $(STAMP)
+	$(BIN)/python benchmarks/simulate.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -9,16 +9,21 @@ import pytest
 from sqlalchemy import create_engine, update
 from typer.testing import CliRunner
 
+from adamas import Ledger
 from adamas.cli import app
 from adamas.crypto import save_private_key
-from adamas.sim import World
+from adamas.sim import World, demo_world
 from adamas.store import schema
+from conftest import fixed_clock
 
 
 @pytest.fixture
 def demo_db(tmp_path: Path) -> str:
+    """A ledger holding the scripted demo world (certificate BW-2026-000042)."""
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    assert CliRunner().invoke(app, ["demo", "--db", url]).exit_code == 0
+    world, _ = demo_world()
+    with Ledger.open(url, create=True, clock=fixed_clock) as ledger:
+        assert all(o.ok for o in ledger.submit(world.events))
     return url
 
 

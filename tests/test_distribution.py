@@ -203,7 +203,7 @@ def test_the_installed_wheel_runs_init_load_kp_and_the_demo(dist: tuple[Path, Pa
     )
     assert again["duplicate"] == loaded["accepted"]
 
-    demo = [cli, "demo", "--db", "sqlite:///demo.db"]
+    demo = [cli, "demo", "--scripted", "--db", "sqlite:///demo.db"]
     if "--no-serve" in _ok(_run(cli, "demo", "--help", cwd=work)):
         demo.append("--no-serve")
     shown = _ok(_run(*demo, cwd=work))

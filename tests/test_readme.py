@@ -127,7 +127,10 @@ def test_readme_tour_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         if words[1:3] == ["certificate", "verify"]:
             assert "is VALID (confirmed)" in result.stdout
         if words[1:3] == ["certificate", "render"]:
-            assert "BW-2026-000042" in (tmp_path / "certificate.html").read_text(encoding="utf-8")
+            assert words[3] in (tmp_path / "certificate.html").read_text(encoding="utf-8")
+        if words[1] == "simulate" and "--truth" in words:
+            truth = json.loads((tmp_path / words[words.index("--truth") + 1]).read_text(encoding="utf-8"))
+            assert truth["cases"] and truth["log"]["size"] > 1000
         if words[1] == "evidence":
             assert "independently audited" in result.stdout
     assert os.path.exists(tmp_path / "kp.db")

@@ -20,7 +20,7 @@ from adamas.sim import World
 @pytest.fixture
 def demo_db(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    assert CliRunner().invoke(app, ["demo", "--db", url]).exit_code == 0
+    assert CliRunner().invoke(app, ["demo", "--scripted", "--db", url]).exit_code == 0
     return url
 
 

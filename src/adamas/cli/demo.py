@@ -1,4 +1,4 @@
-"""The demo world."""
+"""``adamas demo``: a believable year of the world's diamond trade, three lots worth opening, and the API."""
 
 from __future__ import annotations
 
@@ -9,25 +9,83 @@ import typer
 from rich.table import Table
 
 from adamas.cli._app import app
-from adamas.cli._common import (
-    DbOption,
-    fail,
-    out,
-)
+from adamas.cli._common import DbOption, fail, out
 from adamas.cli.lots import lot_table, trace_tree
-from adamas.errors import AdamasError, StorageError
+from adamas.cli.simulate import run_simulation, summary_table
+from adamas.errors import AdamasError, NotFoundError, StorageError
+from adamas.ledger import Ledger
+from adamas.sim.showcase import DEMO, replay_truth, showcase
+from adamas.sim.truth import Truth
+
+__all__ = ["demo"]
+
+
+def _is_new(db: str) -> bool:
+    try:
+        with Ledger.open(db) as ledger:
+            return ledger.size == 0
+    except NotFoundError:
+        return True
+
+
+def _serve(db: str, port: int) -> None:
+    """Serve the HTTP API over ``db`` until Ctrl-C (imported here: ``--no-serve`` needs no web stack)."""
+    from adamas.api import serve
+
+    serve(db, host="127.0.0.1", port=port)
 
 
 @app.command()
 def demo(
     db: DbOption = "sqlite:///demo/adamas.db",
-    fresh: Annotated[bool, typer.Option(help="Start from an empty database.")] = True,
+    port: Annotated[int, typer.Option(help="Port of the HTTP API.")] = 8000,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API after printing.")] = True,
+    scripted: Annotated[
+        bool,
+        typer.Option(help="Instead, write the small scripted world (39 events, one Botswana stone) afresh."),
+    ] = False,
 ) -> None:
-    """Build a small scripted world (two mines to a sold ring) and trace its polished stone to its mines."""
-    from adamas.ledger import Ledger
+    """Build the demo world (a simulated 2024 with every fraud scenario) if the database is new, show three
+    lots worth opening, then serve the API until Ctrl-C."""
+    if scripted:
+        _scripted(db)
+        return
+    try:
+        if db.startswith("sqlite:///"):
+            Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        truth: Truth
+        if _is_new(db):
+            summary, truth = run_simulation(db, DEMO)
+            out.print(summary_table(summary))
+        else:
+            out.print(f"Reusing the demo world in {db}.")
+            truth = replay_truth(DEMO)
+        with Ledger.open(db) as ledger:
+            picks = showcase(ledger, truth)
+    except AdamasError as exc:
+        fail(exc)
+    base = f"http://127.0.0.1:{port}"
+    out.print(
+        f"\n[bold]Three lots worth opening[/] (a year of {DEMO.year} trade drawn from real KP figures):"
+    )
+    for pick in picks:
+        out.print(f"\n  [bold]{pick.title}[/]  {pick.lot}\n    {pick.story}")
+        out.print(f"    {base}/v1/lots/{pick.lot}/trace")
+        out.print(f"    adamas trace {pick.lot} --db {db}")
+    out.print(f"\nThe API and its documentation: {base}/docs")
+    if serve:
+        out.print("Serving until Ctrl-C.")
+        try:
+            _serve(db, port)
+        except AdamasError as exc:
+            fail(exc)
+
+
+def _scripted(db: str) -> None:
+    """The scripted world of ``adamas.sim.demo_world``, written afresh, and its star stone's trace."""
     from adamas.sim import demo_world
 
-    if fresh and db.startswith("sqlite:///"):
+    if db.startswith("sqlite:///"):
         path = Path(db.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
@@ -55,5 +113,4 @@ def demo(
     for share in result.origin:
         table.add_row(share.site_name or share.site, share.country or "-", f"{share.carats:.2f}")
     out.print(table)
-    out.print(f"\nTry (after `. .venv/bin/activate`): adamas trace {star} --db {db}")
-    out.print(f"                                  adamas lot history {star} --db {db}")
+    out.print(f"\nTry: adamas trace {star} --db {db}")
