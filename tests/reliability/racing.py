@@ -23,7 +23,6 @@ import httpx
 from sqlalchemy import create_engine, select
 from underfire import world_start
 
-from adamas import Ledger
 from adamas.model.signing import sign_body
 from adamas.sim import World
 from adamas.store import normalize_url

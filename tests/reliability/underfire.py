@@ -343,6 +343,7 @@ def run_under_fire(
     ``db_outage``, if given, is called once mid-run with the server's URL (it stops and restarts the
     database and returns what it observed)."""
     rng = random.Random(seed)
+    tmp.mkdir(parents=True, exist_ok=True)
     report = FireReport()
     vkey = init_ledger(url, clients)
     with witness(tmp, vkey) as (wurl, wvkey, wstate):
@@ -350,21 +351,23 @@ def run_under_fire(
         server = Server(url, workers=workers, log_path=tmp / "server.log")
         server.start()
         fleet = start_clients(server.url, clients, f"r{seed}", tmp)
-        fleet.wait_until_submitting()
-        for k in range(kills):
+        try:
+            fleet.wait_until_submitting()
+            for k in range(kills):
+                time.sleep(rng.uniform(*gap))
+                server.kill()
+                report.kills += 1
+                if k % 2 == 0:
+                    # The operator's witness round (cron-like), while the service is down or coming up.
+                    adamas("log", "witness", "collect", "--db", url, check=False)
+                server.start()
+                if db_outage is not None and k == kills // 2:
+                    report.db_outage = db_outage(server.url)
             time.sleep(rng.uniform(*gap))
-            server.kill()
-            report.kills += 1
-            if k % 2 == 0:
-                # The operator's witness round (cron-like), while the service is down or coming up.
-                adamas("log", "witness", "collect", "--db", url, check=False)
-            server.start()
-            if db_outage is not None and k == kills // 2:
-                report.db_outage = db_outage(server.url)
-        time.sleep(rng.uniform(*gap))
-        fleet.stop()
-        adamas("log", "witness", "collect", "--db", url, check=False)
-        server.stop()
+        finally:
+            fleet.stop()
+            adamas("log", "witness", "collect", "--db", url, check=False)
+            server.stop()
         report.restarts = server.restarts[1:]
         check_run(url, tmp, vkey, wstate, report)
     return report
