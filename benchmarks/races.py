@@ -19,13 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reliability"))
+# benchmarks/http.py would shadow the standard library's http package: keep this folder off the path.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent / "tests" / "reliability"))
 
-from pgcluster import TempCluster
-from racing import KINDS, build, race, submit_setup
-from underfire import Server
+from pgcluster import TempCluster  # noqa: E402
+from racing import KINDS, build, race, submit_setup  # noqa: E402
+from underfire import Server  # noqa: E402
 
-from adamas import Ledger
+from adamas import Ledger  # noqa: E402
 
 
 def run(url: str, tmp: Path, races: int, processes: int, threads: int) -> dict[str, object]:

@@ -20,10 +20,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reliability"))
+# benchmarks/http.py would shadow the standard library's http package: keep this folder off the path.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent / "tests" / "reliability"))
 
-from pgcluster import TempCluster, outage
-from underfire import run_under_fire
+from pgcluster import TempCluster, outage  # noqa: E402
+from underfire import run_under_fire  # noqa: E402
 
 
 def main() -> None:
