@@ -103,6 +103,7 @@ class Server:
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -113,7 +114,7 @@ class Server:
         """Start the service; wait until it answers /healthz; return the seconds that took."""
         began = time.perf_counter()
         command = [ADAMAS, "serve", "--db", self.db, "--port", str(self.port), "--no-access-log"]
-        command += ["--workers", str(self.workers)]
+        command += ["--workers", str(self.workers), *self.extra]
         if self.log_path is None:
             self.process = subprocess.Popen(
                 command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
