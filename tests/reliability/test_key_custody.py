@@ -53,6 +53,22 @@ KEY_COMMANDS: dict[str, list[str]] = {
         "--db",
         "{db}",
     ],
+    "backfill open": [
+        *("backfill", "open", "--admin-key", "{key}", "--from", "2020-01-01", "--until", "2021-01-01"),
+        *("--reason", "history", "--db", "{db}"),
+    ],
+    "backfill close": ["backfill", "close", "--admin-key", "{key}", "--window", "no-such", "--db", "{db}"],
+    "epcis import": [
+        "epcis",
+        "import",
+        "{tmp}/body.json",
+        "--key",
+        "{key}",
+        "--actor",
+        "admin",
+        "--db",
+        "{db}",
+    ],
     "witness vkey": ["witness", "vkey", "--key", "{key}", "--name", "w.example.org/1"],
     "witness serve": [
         *("witness", "serve", "--key", "{key}", "--name", "w.example.org/1", "--state", "{tmp}/w.db"),
