@@ -93,7 +93,8 @@ def atheris_child(runs: int, report: str) -> None:
     corpus = Path(tempfile.mkdtemp(prefix="adamas-fuzz-corpus-"))
     for i, seed in enumerate(target.seed_bytes):
         (corpus / f"seed-{i:03d}").write_bytes(seed)
-    atheris.Setup([sys.argv[0], f"-runs={runs}", "-max_len=8192", str(corpus)], one)
+    crashes = f"-artifact_prefix={corpus.parent / 'adamas-fuzz-crash-'}"  # never into the working tree
+    atheris.Setup([sys.argv[0], f"-runs={runs}", "-max_len=8192", crashes, str(corpus)], one)
     atheris.Fuzz()
 
 

@@ -3,6 +3,7 @@ cleanly, with an ``AdamasError``, and accept no envelope that its signer did not
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -62,3 +63,16 @@ def test_registration_whose_roles_are_not_strings_is_a_schema_refusal(roles: lis
     seed = next(e for e in TARGET.seeds if e["body"]["type"] == "participant.register")
     body = {**seed["body"], "participant": {**seed["body"]["participant"], "roles": roles}}
     assert TARGET.check(TARGET.sign_as(body, body["actor"])) == "refused:event.schema"
+
+
+@pytest.mark.parametrize("spelling", ["object", "json_text"])
+def test_a_lone_surrogate_in_a_free_text_field_is_a_schema_refusal(spelling: str) -> None:
+    # Found by atheris: "\ud9fe" passed the schema of a free-text field, then failed an assertion where the
+    # body is canonicalized (a lone surrogate has no UTF-8 form). Refused now, signed or not.
+    seed = next(e for e in TARGET.seeds if isinstance(e["body"].get("reason"), str))
+    body = {**seed["body"], "reason": "\ud9fe"}
+    envelope: Any = {"body": body, "sig": seed["sig"]}
+    if spelling == "json_text":
+        envelope = json.dumps(envelope).encode()
+    outcome = TARGET.check(envelope)
+    assert outcome == "refused:event.schema"
