@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 SOURCES := src tests benchmarks scripts
 
 .PHONY: bench-soak bench-races bench-fuzz
-.PHONY: demo test lint bench bench-ingest bench-log bench-http bench-detection install clean
+.PHONY: demo test lint bench bench-ingest bench-log bench-http bench-detection install clean \
+	bench-trace bench-startup bench-sequencer bench-tiles
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +28,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: bench-ingest bench-log bench-http bench-detection
+bench: bench-ingest bench-log bench-http bench-detection bench-trace bench-startup bench-sequencer bench-tiles
 
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
@@ -41,6 +42,23 @@ bench-http: $(STAMP)
 # Needs `adamas simulate` (branch sim); exits 2 and says so without it.
 bench-detection: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/detection.py
+
+# Issue 14 (docs/benchmarks.md, docs/scaling.md). With ADAMAS_BENCH_POSTGRES_URL set (a database the
+# benchmark may empty), trace and sequencer also run on PostgreSQL.
+BENCH_PG := $(if $(ADAMAS_BENCH_POSTGRES_URL),--db $(ADAMAS_BENCH_POSTGRES_URL))
+
+bench-trace: $(STAMP)
+	$(BIN)/python benchmarks/trace.py --events 100000 --db sqlite:///.bench/trace.db $(BENCH_PG)
+
+bench-startup: $(STAMP)
+	$(BIN)/python benchmarks/startup.py
+
+bench-sequencer: $(STAMP)
+	$(BIN)/python benchmarks/sequencer.py --db sqlite:///.bench/sequencer.db $(BENCH_PG)
+
+# Needs Debian's nginx (apt-get install nginx); exits 2 and says so without it.
+bench-tiles: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/tiles.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache .hypothesis

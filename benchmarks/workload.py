@@ -25,9 +25,12 @@ STORY_EVENTS = 18
 
 
 def build(
-    custody_events: int, *, start: str = "2026-01-01T00:00:00Z"
+    custody_events: int, *, start: str = "2026-01-01T00:00:00Z", fanout: int = 0
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Return (setup envelopes, custody envelopes): 1,000 registrations, then ``custody_events`` events."""
+    """Return (setup envelopes, custody envelopes): 1,000 registrations, then ``custody_events`` events.
+
+    ``fanout`` > 0 appends a rough lot ``FAN`` split ten ways, level after level, into at least ``fanout``
+    lots (1,000 -> 1,110 descendants, by 111 splits): a wide forward trace."""
     w = World(seed="bench", start=start, step_seconds=1)
     w.genesis()
     people: dict[str, dict[str, list[str]]] = {}
@@ -81,7 +84,20 @@ def build(
         w.assemble(shop, [f"{lot}p2"], f"{lot}j", "solitaire ring, 18k gold")
         w.sell(shop, f"{lot}j", price="9100.00")
         story += 1
-    return setup, w.events[:custody_events]
+    del w.events[custody_events:]
+    if fanout:
+        miner = people["BW"]["miner"][0]
+        w.produce(miner, "FAN", f"{miner}-mine", "100000.00", stones=10000)
+        level, carats = ["FAN"], 100_000
+        while len(level) < fanout:
+            carats //= 10
+            nxt = []
+            for parent in level:
+                parts = {f"{parent}.{i}": f"{carats}.00" for i in range(10)}
+                w.split(miner, parent, parts)
+                nxt.extend(parts)
+            level = nxt
+    return setup, list(w.events)
 
 
 def clock_after(envelopes: list[dict[str, Any]]) -> Callable[[], int]:

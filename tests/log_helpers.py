@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select, update
+
 from adamas import Ledger
+from adamas.log import leaf_hash
+from adamas.model.events import parse_envelope
+from adamas.store import schema
+from adamas.store.database import HEAD, begin_write
 from conftest import basic_world, fixed_clock
 
 ORIGIN = "kp.example.org/log"
@@ -42,3 +49,30 @@ class DirectoryFetcher:
 
     def fetch(self, path: str) -> bytes:
         return (self.root / path).read_bytes()
+
+
+def log_behind_the_rules(ledger: Ledger, envelopes: Sequence[dict[str, Any]]) -> None:
+    """Log signed envelopes without checking any rule: rows, leaves and a checkpoint, all consistent."""
+    with begin_write(ledger.engine) as conn:
+        head = int(conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one())
+        hashes = []
+        for offset, raw in enumerate(envelopes):
+            envelope = parse_envelope(raw)
+            event = envelope.event
+            hashes.append(leaf_hash(envelope.leaf))
+            conn.execute(
+                schema.events.insert().values(
+                    seq=head + offset,
+                    event_id=event.id,
+                    type=event.type,
+                    actor=event.actor,
+                    key_id=event.key,
+                    time_ns=event.time_ns,
+                    envelope=envelope.leaf,
+                    leaf_hash=hashes[-1],
+                )
+            )
+        conn.execute(
+            update(schema.meta).where(schema.meta.c.name == HEAD).values(value=str(head + len(envelopes)))
+        )
+        ledger.log.append(conn, head, hashes, now_ns=fixed_clock())

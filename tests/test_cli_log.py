@@ -236,8 +236,112 @@ def test_audit_usage_errors(args: list[str], fault: str) -> None:
 
 
 def test_audit_of_something_that_is_not_a_log_fails(tmp_path: Path) -> None:
+    code, _, output = adamas("audit", "--db", f"sqlite:///{tmp_path / 'missing.db'}")
+    assert code == 1
+    assert "ledger.not_found" in output
+    assert not (tmp_path / "missing.db").exists()
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "empty.db").close()
     code, _, output = adamas("audit", "--db", f"sqlite:///{tmp_path / 'empty.db'}")
     assert code == 1
     assert "audit.source" in output
     code, _, output = adamas("audit", "--tiles", str(tmp_path), "--vkey", "x+00000000+AAAA")
     assert code != 0
+
+
+# --- export-tiles into an existing mirror, or into somewhere it cannot write --------------------------------
+
+
+def _listing(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _forked_pair(tmp_path: Path, *, grow_other: bool = True) -> tuple[str, str]:
+    """Two SQLite ledgers with one log key and the same first 100 leaves, then 20 different ones each (or,
+    without ``grow_other``, only the first grows: the second is the first as it was at 100 leaves)."""
+    import shutil
+
+    from adamas import Ledger
+    from conftest import basic_world, fixed_clock
+
+    first = tmp_path / "a.db"
+    build_ledger(f"sqlite:///{first}", 100).close()
+    shutil.copy(first, tmp_path / "b.db")
+    for name, prefix in (("a.db", "A"), ("b.db", "B"))[: 2 if grow_other else 1]:
+        world = basic_world()
+        world.id_prefix = f"fork-{prefix}"
+        for number in range(20):
+            world.produce("miner", f"FORK-{prefix}-{number}", "mine-a", "1.00", stones=1, value="1.00")
+        with Ledger.open(f"sqlite:///{tmp_path / name}", clock=fixed_clock) as ledger:
+            outcomes = ledger.submit(world.events[-20:])
+            assert all(o.ok for o in outcomes), [o.to_json() for o in outcomes if not o.ok][:1]
+    return f"sqlite:///{first}", f"sqlite:///{tmp_path / 'b.db'}"
+
+
+def test_export_into_a_fork_of_the_mirror_is_refused(tmp_path: Path) -> None:
+    one, other = _forked_pair(tmp_path)
+    mirror = tmp_path / "mirror"
+    assert adamas("log", "export-tiles", str(mirror), "--db", one)[0] == 0
+    before = _listing(mirror)
+    code, _, output = adamas("log", "export-tiles", str(mirror), "--db", other)
+    assert code == 1
+    assert "error: export.fork" in output
+    assert _listing(mirror) == before
+
+
+def test_export_that_would_roll_the_mirror_back_is_refused(tmp_path: Path) -> None:
+    newer, older = _forked_pair(tmp_path, grow_other=False)
+    mirror = tmp_path / "mirror"
+    assert adamas("log", "export-tiles", str(mirror), "--db", newer)[0] == 0
+    before = _listing(mirror)
+    # The operator's database, restored from before its last 20 leaves, exported over the mirror.
+    code, _, output = adamas("log", "export-tiles", str(mirror), "--db", older)
+    assert code == 1
+    assert "error: export.rollback" in output
+    assert _listing(mirror) == before
+
+
+def test_export_into_another_logs_mirror_is_refused(ledger_url: str, tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    build_ledger(other, 5).close()
+    assert adamas("log", "export-tiles", str(mirror), "--db", other)[0] == 0
+    before = _listing(mirror)
+    code, _, output = adamas("log", "export-tiles", str(mirror), "--db", ledger_url)
+    assert code == 1
+    assert "error: export.foreign_mirror" in output
+    assert _listing(mirror) == before
+
+
+def test_export_again_into_its_own_mirror_adds_what_is_new(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'grow.db'}"
+    build_ledger(url, 100).close()
+    mirror = tmp_path / "mirror"
+    assert adamas("log", "export-tiles", str(mirror), "--db", url)[0] == 0
+    from adamas import Ledger
+    from conftest import fixed_clock
+
+    with Ledger.open(url, clock=fixed_clock) as ledger:
+        assert all(o.ok for o in ledger.submit(list(signed_events(130)[100:])))
+    code, out, output = adamas("log", "export-tiles", str(mirror), "--db", url)
+    assert code == 0, output
+    assert json.loads(out)["size"] == 130
+
+
+@pytest.mark.parametrize("target", ["a_file", "under_a_file", "not_permitted"])
+def test_export_into_a_file_or_an_impossible_path_is_a_usage_error(
+    ledger_url: str, tmp_path: Path, target: str
+) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("not a directory")
+    path = {
+        "a_file": a_file,
+        "under_a_file": a_file / "tiles",
+        "not_permitted": Path("/proc/adamas-tiles"),
+    }[target]
+    code, _, output = adamas("log", "export-tiles", str(path), "--db", ledger_url)
+    assert code == 2, output
+    assert "error: export.bad_directory" in output
+    assert "Traceback" not in output
+    assert a_file.read_text() == "not a directory"

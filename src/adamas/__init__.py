@@ -8,7 +8,9 @@ their history and their lineage; prove events in the ledger's transparency log (
 
 from __future__ import annotations
 
-from adamas.crypto import KeyPair, generate_key, load_private_key, save_private_key
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from adamas.errors import (
     AdamasError,
     ConflictError,
@@ -18,11 +20,50 @@ from adamas.errors import (
     StorageError,
     VerificationError,
 )
-from adamas.ledger import HistoryEntry, Ledger, LotView, OriginShare, Outcome, Trace, TraceNode
-from adamas.ledger.audit import AuditFault, AuditReport, audit
-from adamas.ledger.export import TilesExport
-from adamas.ledger.receipts import Receipt, verify_receipt
-from adamas.model.signing import sign_body
+
+if TYPE_CHECKING:
+    from adamas.crypto import KeyPair, generate_key, load_private_key, save_private_key
+    from adamas.ledger import HistoryEntry, Ledger, LotView, OriginShare, Outcome, Trace, TraceNode
+    from adamas.ledger.audit import AuditFault, AuditReport, audit
+    from adamas.ledger.export import TilesExport
+    from adamas.ledger.receipts import Receipt, verify_receipt
+    from adamas.model.signing import sign_body
+
+# The API is imported on first use (PEP 562): `import adamas.cli` must not pay for SQLAlchemy and the
+# ledger before a command needs them (CLI start-up, issue 14).
+_LAZY = {
+    "KeyPair": "adamas.crypto",
+    "generate_key": "adamas.crypto",
+    "load_private_key": "adamas.crypto",
+    "save_private_key": "adamas.crypto",
+    "HistoryEntry": "adamas.ledger",
+    "Ledger": "adamas.ledger",
+    "LotView": "adamas.ledger",
+    "OriginShare": "adamas.ledger",
+    "Outcome": "adamas.ledger",
+    "Trace": "adamas.ledger",
+    "TraceNode": "adamas.ledger",
+    "AuditFault": "adamas.ledger.audit",
+    "AuditReport": "adamas.ledger.audit",
+    "audit": "adamas.ledger.audit",
+    "TilesExport": "adamas.ledger.export",
+    "Receipt": "adamas.ledger.receipts",
+    "verify_receipt": "adamas.ledger.receipts",
+    "sign_body": "adamas.model.signing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'adamas' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AdamasError",

@@ -414,11 +414,11 @@ def test_the_tile_worker_encodes_tiles_as_the_store_does() -> None:
     import io
     import struct
 
-    from adamas.ledger import audit as audit_module
+    from adamas.ledger import audit_tree
     from adamas.ledger.audit_worker import READY, serve
     from adamas.store.tree import encode_tile, tile_parts
 
-    assert READY == audit_module._READY
+    assert READY == audit_tree._READY
     tiles = [[leaf_hash(f"{width} {i}".encode()) for i in range(width)] for width in (256, 1, 2, 255)]
     message = struct.pack("!I", len(tiles))
     for hashes in tiles:
@@ -438,7 +438,7 @@ def test_the_audit_finds_the_same_with_the_tile_worker(
     ledger_db: tuple[str, Engine, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tamper: str
 ) -> None:
     from adamas import Ledger
-    from adamas.ledger import audit as audit_module
+    from adamas.ledger import audit_db, audit_tiles
 
     url, engine, vkey = ledger_db
     with engine.begin() as conn:
@@ -467,8 +467,8 @@ def test_the_audit_finds_the_same_with_the_tile_worker(
             ledger.export_tiles(tmp_path / "tiles")
     here = audit(db=url, vkey=vkey)
     here_tiles = audit(tiles=tmp_path / "tiles", vkey=vkey) if tamper != "drop" else None
-    monkeypatch.setattr(audit_module._DatabaseAudit, "worker_min", 1)
-    monkeypatch.setattr(audit_module._TilesAudit, "worker_min", 1)
+    monkeypatch.setattr(audit_db.DatabaseAudit, "worker_min", 1)
+    monkeypatch.setattr(audit_tiles.TilesAudit, "worker_min", 1)
     assert audit(db=url, vkey=vkey) == here
     if here_tiles is not None:
         assert audit(tiles=tmp_path / "tiles", vkey=vkey) == here_tiles

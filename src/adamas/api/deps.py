@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Depends, Request
 
 from adamas.api.hooks import AfterBatch
 from adamas.api.metrics import Metrics
 from adamas.api.settings import Settings
+from adamas.errors import InputError
 from adamas.ledger import Ledger
 
 __all__ = [
+    "MIN_INDEX_HEADER",
+    "MIN_INDEX_WAIT",
     "AfterBatchDep",
     "LedgerDep",
     "MetricsDep",
@@ -22,6 +25,12 @@ __all__ = [
     "get_metrics",
     "get_settings",
 ]
+
+
+MIN_INDEX_HEADER: Final = "X-Adamas-Min-Index"
+"""Read-your-writes: a read carrying this header (or ``?min_index=``) waits until the database it is read
+from holds that leaf (a receipt's index), then is answered; past ``MIN_INDEX_WAIT`` seconds, a 503."""
+MIN_INDEX_WAIT: Final = 3.0
 
 
 def get_ledger(request: Request) -> Ledger:
@@ -54,8 +63,19 @@ def access_policy(request: Request) -> None:
     Reads are public in this version, and writes are authenticated by their envelope signatures alone, so
     nothing is refused. A read policy (an API key, a per-client quota, private lots) plugs in here: refuse
     by raising an ``AdamasError`` for ``request`` (for example a ``NotFoundError`` that hides what exists).
+
+    A read asking for a minimum leaf index (``MIN_INDEX_HEADER``) waits here for the replica to catch up.
     """
-    del request
+    raw = request.headers.get(MIN_INDEX_HEADER) or request.query_params.get("min_index")
+    if raw is None or request.method not in ("GET", "HEAD"):
+        return
+    try:
+        index = int(raw)
+    except ValueError:
+        raise InputError(
+            f"min_index must be a leaf index, not {raw!r}", code="replica.bad_index", field="min_index"
+        ) from None
+    get_ledger(request).wait_for_index(index, timeout=MIN_INDEX_WAIT)
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]

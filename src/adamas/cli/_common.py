@@ -7,14 +7,15 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from adamas.errors import AdamasError, InputError
-from adamas.ledger import Ledger
-from adamas.model.values import parse_time
+
+if TYPE_CHECKING:
+    from adamas.ledger import Ledger
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -39,7 +40,7 @@ def fail(error: AdamasError) -> NoReturn:
 
 
 NOW_ENV = "ADAMAS_NOW"
-"""Environment variable that stops the ledger's clock at an RFC 3339 instant (simulations, tests)."""
+"""``adamas.ledger.ledger.NOW_ENV``, spelled here so that importing the CLI does not import the ledger."""
 
 
 def ledger_clock() -> Callable[[], int] | None:
@@ -47,6 +48,8 @@ def ledger_clock() -> Callable[[], int] | None:
     text = os.environ.get(NOW_ENV)
     if not text:
         return None
+    from adamas.model.values import parse_time  # lazily, like the ledger (CLI start-up)
+
     try:
         instant = parse_time(text, NOW_ENV)
     except AdamasError as exc:
@@ -55,8 +58,20 @@ def ledger_clock() -> Callable[[], int] | None:
 
 
 def open_ledger(db: str) -> Ledger:
+    from adamas.ledger import Ledger  # here, not at the top: `adamas --help` never imports SQLAlchemy
+
     try:
         return Ledger.open(db, clock=ledger_clock())
+    except AdamasError as exc:
+        fail(exc)
+
+
+def open_reader(db: str) -> Ledger:
+    """A ledger opened for a command that only reads: it creates, migrates and signs nothing."""
+    from adamas.ledger import Ledger
+
+    try:
+        return Ledger.open(db, read_only=True)
     except AdamasError as exc:
         fail(exc)
 
@@ -75,7 +90,13 @@ def read_text(source: str) -> str:
 
 
 def read_bodies(text: str) -> Iterator[dict[str, Any]]:
-    """A JSON object, a JSON array of objects, or JSON lines."""
+    """A JSON object, a JSON array of objects, or JSON lines (none nested deeper than ``MAX_DEPTH``)."""
+    from adamas.model.events import check_depth
+
+    try:
+        check_depth(text.encode("utf-8", "surrogatepass"))
+    except AdamasError as exc:
+        fail(exc)
     try:
         whole = json.loads(text)
     except json.JSONDecodeError:

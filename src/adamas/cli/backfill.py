@@ -9,10 +9,7 @@ import typer
 
 from adamas.cli._app import app
 from adamas.cli._common import DEFAULT_DB, DbOption, fail, open_ledger, print_json
-from adamas.crypto import load_private_key
 from adamas.errors import AdamasError
-from adamas.ledger.backfill import close_backfill, open_backfill, open_backfills
-from adamas.model.values import parse_time
 
 backfill_app = typer.Typer(help="Backfill windows for importing historical records.", no_args_is_help=True)
 app.add_typer(backfill_app, name="backfill")
@@ -23,6 +20,8 @@ AdminIdOption = Annotated[str, typer.Option("--admin-id", help="Participant id o
 
 def _instant(text: str, field: str) -> int:
     """An RFC 3339 UTC time, or a date (its midnight UTC)."""
+    from adamas.model.values import parse_time
+
     try:
         return parse_time(text if "T" in text else f"{text}T00:00:00Z", field)
     except AdamasError as exc:
@@ -44,6 +43,9 @@ def backfill_open(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Open a ledger.backfill window; prints the window's id and its receipt."""
+    from adamas.crypto import load_private_key
+    from adamas.ledger.backfill import open_backfill
+
     start, end = _instant(from_, "from"), _instant(until, "until")
     closes_ns = None if closes is None else _instant(closes, "closes")
     with open_ledger(db) as ledger:
@@ -73,6 +75,9 @@ def backfill_close(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Close open backfill windows now: another ledger.backfill naming each, with closes = now."""
+    from adamas.crypto import load_private_key
+    from adamas.ledger.backfill import close_backfill
+
     with open_ledger(db) as ledger:
         try:
             outcomes = close_backfill(ledger, load_private_key(admin_key), window=window, actor=admin_id)
@@ -84,5 +89,7 @@ def backfill_close(
 @backfill_app.command("list")
 def backfill_list(db: DbOption = DEFAULT_DB) -> None:
     """The backfill windows still open at the ledger's clock."""
+    from adamas.ledger.backfill import open_backfills
+
     with open_ledger(db) as ledger:
         print_json(open_backfills(ledger))

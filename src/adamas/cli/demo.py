@@ -16,7 +16,6 @@ from adamas.cli._common import (
 )
 from adamas.cli.lots import lot_table, trace_tree
 from adamas.errors import AdamasError, StorageError
-from adamas.ledger import Ledger
 
 
 @app.command()
@@ -25,6 +24,7 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="Start from an empty database.")] = True,
 ) -> None:
     """Build a small scripted world (two mines to a sold ring) and trace its polished stone to its mines."""
+    from adamas.ledger import Ledger
     from adamas.sim import demo_world
 
     if fresh and db.startswith("sqlite:///"):

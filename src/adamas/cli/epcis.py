@@ -11,8 +11,6 @@ import typer
 
 from adamas.cli._app import app
 from adamas.cli._common import DEFAULT_DB, DbOption, fail, open_ledger, read_text
-from adamas.crypto import load_private_key
-from adamas.epcis import export_document, import_document
 from adamas.errors import AdamasError, InputError
 
 epcis_app = typer.Typer(help="GS1 EPCIS 2.0: export and import events.", no_args_is_help=True)
@@ -34,6 +32,8 @@ def export(
     ] = None,
 ) -> None:
     """Print an EPCIS 2.0 EPCISDocument (JSON-LD) of the ledger's events, eventIDs by the CBV 2.0 hash."""
+    from adamas.epcis import export_document
+
     with open_ledger(db) as ledger:
         try:
             document = export_document(ledger, lot=lot, since=since, until=until)
@@ -57,6 +57,9 @@ def import_(
     ] = "atomic",
 ) -> None:
     """Sign the document's events as ACTOR and submit them; print one JSON line per EPCIS event."""
+    from adamas.crypto import load_private_key
+    from adamas.epcis import import_document
+
     if mode not in ("atomic", "proceed"):
         fail(InputError("--mode must be atomic or proceed", code="submit.bad_mode", field="mode"))
     try:

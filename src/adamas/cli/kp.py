@@ -16,10 +16,10 @@ from adamas.cli._common import (
     err,
     fail,
     open_ledger,
+    open_reader,
     out,
     print_json,
 )
-from adamas.crypto import load_private_key
 from adamas.errors import AdamasError, InputError
 
 # --- Kimberley Process ------------------------------------------------------------------------------------
@@ -49,6 +49,7 @@ def policy_load_kp(
     """Record the real KP standing history and sanctions, signed by the administrator (idempotent)."""
     from rich.progress import Progress
 
+    from adamas.crypto import load_private_key
     from adamas.data import kp_pack
     from adamas.ledger.policy import count_outcomes, load_kp
 
@@ -82,7 +83,7 @@ def certificate_show(number: str, db: DbOption = DEFAULT_DB, json_: JsonOption =
     """A certificate's Annex I fields, its lots and its status."""
     from adamas.ledger.certificate_doc import certificate_view
 
-    with open_ledger(db) as ledger, ledger.engine.connect() as conn:
+    with open_reader(db) as ledger, ledger.engine.connect() as conn:
         try:
             view = certificate_view(conn, number)
         except AdamasError as exc:
@@ -118,7 +119,7 @@ def certificate_verify(number: str, db: DbOption = DEFAULT_DB, json_: JsonOption
     """Re-check every rule of a certificate from the log and prove its events included; exit 1 if invalid."""
     from adamas.ledger.certificate_check import verify_certificate
 
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             verdict = verify_certificate(ledger, number)
         except AdamasError as exc:
@@ -146,7 +147,7 @@ def certificate_render(
     """Write a printable certificate (HTML) whose QR code encodes a verification URL and the leaf index."""
     from adamas.ledger.certificate_doc import certificate_view, render_html
 
-    with open_ledger(db) as ledger, ledger.engine.connect() as conn:
+    with open_reader(db) as ledger, ledger.engine.connect() as conn:
         try:
             view = certificate_view(conn, number)
         except AdamasError as exc:
@@ -166,7 +167,7 @@ def evidence(
     json_: JsonOption = False,
 ) -> None:
     """What monitors, authorities and labs attested about a subject, and the evidence level reached."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             result = ledger.evidence(kind, subject)
         except AdamasError as exc:

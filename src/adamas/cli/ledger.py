@@ -21,10 +21,7 @@ from adamas.cli._common import (
     read_bodies,
     read_text,
 )
-from adamas.crypto import canonicalize, generate_key, load_private_key, save_private_key
 from adamas.errors import AdamasError, InputError
-from adamas.ledger import Ledger
-from adamas.model.signing import sign_body
 
 key_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
@@ -58,6 +55,9 @@ def init(
     ] = None,
 ) -> None:
     """Create a new ledger: its log key, and its genesis event (leaf 0) in the first checkpoint."""
+    from adamas.crypto import generate_key, load_private_key, save_private_key
+    from adamas.ledger import Ledger
+
     try:
         if admin_key.exists():
             key = load_private_key(admin_key)
@@ -84,6 +84,8 @@ def init(
 @key_app.command("new")
 def key_new(path: Annotated[Path, typer.Argument(help="Where to write the PKCS#8 PEM private key.")]) -> None:
     """Create an Ed25519 key (PEM, mode 0600) and print its id and public key."""
+    from adamas.crypto import generate_key, save_private_key
+
     try:
         key = generate_key()
         save_private_key(path, key)
@@ -101,6 +103,9 @@ def sign(
     actor: Annotated[str | None, typer.Option(help="Participant id of the signer (sets body.actor).")] = None,
 ) -> None:
     """Sign event bodies: fill v, key, id (if absent) and time (if absent); print envelopes as JSON lines."""
+    from adamas.crypto import canonicalize, load_private_key
+    from adamas.model.signing import sign_body
+
     try:
         signer = load_private_key(key)
         clock = ledger_clock()
@@ -146,16 +151,21 @@ def submit(
 
 @app.command()
 def rebuild(db: DbOption = DEFAULT_DB) -> None:
-    """Recompute every state table from the stored events, re-checking each rule on the way."""
+    """Recompute every state table from the stored events, re-checking each rule on the way; print what
+    it repaired. A log whose stored events are not its leaves (one missing, one extra) is refused."""
     from rich.progress import Progress
 
+    repairs: list[str] = []
     with open_ledger(db) as ledger, Progress(console=err, transient=True) as progress:
         task = progress.add_task("replaying events", total=ledger.size)
         try:
-            count = ledger.rebuild(progress=lambda done, total: progress.update(task, completed=done))
+            count = ledger.rebuild(
+                progress=lambda done, total: progress.update(task, completed=done),
+                on_repair=lambda difference: repairs.append(difference.describe("stored", "rebuilt")),
+            )
         except AdamasError as exc:
             fail(exc)
-    print_json({"replayed": count})
+    print_json({"replayed": count, "repaired": repairs})
 
 
 # --- the transparency log -----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from adamas.cli._common import (
     JsonOption,
     err,
     fail,
-    open_ledger,
+    open_reader,
     out,
     print_json,
     read_text,
@@ -38,7 +38,7 @@ def _write_hashes(hashes: list[bytes]) -> None:
 @log_app.command("key")
 def log_key(db: DbOption = DEFAULT_DB) -> None:
     """Print the log's public key (a C2SP signed-note vkey): all a verifier needs to trust."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         vkey = ledger.vkey
     sys.stdout.write(vkey + "\n")
 
@@ -51,7 +51,7 @@ def log_checkpoint(
     ] = None,
 ) -> None:
     """Print the newest signed checkpoint (C2SP tlog-checkpoint note), verbatim."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             note = ledger.checkpoint(size=size)
         except AdamasError as exc:
@@ -66,7 +66,7 @@ def log_prove(
     size: Annotated[int | None, typer.Option(help="Tree size [default: the newest checkpoint's].")] = None,
 ) -> None:
     """Print the inclusion proof of leaf INDEX, one base64 hash per line, leaf side first."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             proof = ledger.prove(index, size=size)
         except AdamasError as exc:
@@ -83,7 +83,7 @@ def log_consistency(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Print the consistency proof from tree size OLD to NEW, one base64 hash per line."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             proof = ledger.consistency(old, new)
         except AdamasError as exc:
@@ -101,7 +101,7 @@ def log_export_tiles(
     """Write the log as C2SP tlog-tiles: checkpoint, checkpoints/, tile/<L>/<N>, tile/entries/<N>."""
     from rich.progress import Progress
 
-    with open_ledger(db) as ledger, Progress(console=err, transient=True) as progress:
+    with open_reader(db) as ledger, Progress(console=err, transient=True) as progress:
         task = progress.add_task("exporting entries", total=ledger.size)
         try:
             summary = ledger.export_tiles(
@@ -221,7 +221,7 @@ def receipt_get(
 ) -> None:
     """Print a receipt for leaf INDEX, in the newest checkpoint witnesses cosigned (with their cosignatures)
     if one includes it, else in the newest checkpoint."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             receipt = ledger.receipt(index)
         except AdamasError as exc:
@@ -231,6 +231,7 @@ def receipt_get(
 
 @app.command()
 def audit(
+    *,
     db: Annotated[
         str | None,
         typer.Option(
@@ -247,10 +248,19 @@ def audit(
     opaque: Annotated[
         bool, typer.Option("--opaque", help="Entries are opaque bytes: Merkle and checkpoint checks only.")
     ] = False,
+    replay: Annotated[
+        bool,
+        typer.Option(
+            "--replay",
+            help="Also check every event again with the rules, from the log alone; on --db compare the "
+            "state tables with the replayed state.",
+        ),
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
     """Recompute every leaf, tile and checkpoint root of the log from its entries, check every checkpoint's
-    signature and every envelope's; exit 1 on any fault, naming the first bad leaf or checkpoint."""
+    signature and every envelope's (with --replay, every rule too); exit 1 on any fault, naming the first
+    bad leaf or checkpoint."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from adamas.ledger.audit import audit as run_audit
@@ -267,10 +277,10 @@ def audit(
 
         try:
             if tiles is not None:
-                report = run_audit(tiles=tiles, vkey=key, opaque=opaque, progress=advance)
+                report = run_audit(tiles=tiles, vkey=key, opaque=opaque, replay=replay, progress=advance)
             else:
                 url = db or os.environ.get("ADAMAS_DB") or DEFAULT_DB
-                report = run_audit(db=url, vkey=key, opaque=opaque, progress=advance)
+                report = run_audit(db=url, vkey=key, opaque=opaque, replay=replay, progress=advance)
         except AdamasError as exc:
             fail(exc)
     if json_:
@@ -279,6 +289,7 @@ def audit(
         out.print(
             f"{report.source}: {report.size} leaves, {report.tiles} tiles, {report.checkpoints} checkpoints, "
             f"{report.envelopes} envelope signatures checked; origin {report.origin}"
+            + ("" if report.replayed is None else f"; {report.replayed} events replayed by the rules")
         )
     if not report.ok:
         for fault in report.faults[:10]:

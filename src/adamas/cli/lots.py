@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -14,13 +14,14 @@ from adamas.cli._common import (
     DbOption,
     JsonOption,
     fail,
-    open_ledger,
+    open_reader,
     out,
     print_json,
 )
 from adamas.errors import AdamasError
-from adamas.ledger import LotView, Trace
-from adamas.risk import lot_risk, lot_taints
+
+if TYPE_CHECKING:
+    from adamas.ledger import LotView, Trace
 
 lot_app = typer.Typer(help="Look at lots.", no_args_is_help=True)
 app.add_typer(lot_app, name="lot")
@@ -49,7 +50,9 @@ def lot_table(view: LotView) -> Table:
 @lot_app.command("show")
 def lot_show(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> None:
     """The current state of a lot: kind, carats, holder, state and origin."""
-    with open_ledger(db) as ledger:
+    from adamas.risk import lot_risk
+
+    with open_reader(db) as ledger:
         try:
             view = ledger.lot(lot)
             risk = lot_risk(ledger, lot)
@@ -71,7 +74,7 @@ def lot_show(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> 
 @lot_app.command("history")
 def lot_history(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> None:
     """Every event that touched a lot, oldest first."""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         try:
             entries = ledger.history(lot)
         except AdamasError as exc:
@@ -128,7 +131,9 @@ def trace(
     json_: JsonOption = False,
 ) -> None:
     """The lineage of a lot: back to every mine it came from (or --forward to every descendant)."""
-    with open_ledger(db) as ledger:
+    from adamas.risk import lot_taints
+
+    with open_reader(db) as ledger:
         try:
             result = ledger.trace(lot, direction="forward" if forward else "backward")
             taints = {k: t.share for k, t in lot_taints(ledger, [n.lot.id for n in result.nodes]).items()}

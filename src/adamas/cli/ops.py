@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from adamas.cli._app import app
 from adamas.cli._common import DEFAULT_DB, DbOption, err, fail, print_json
 from adamas.errors import AdamasError
-from adamas.ledger.backup import BackupReport
-from adamas.ledger.backup import backup as run_backup
-from adamas.ledger.backup import restore as run_restore
+
+if TYPE_CHECKING:
+    from adamas.ledger.backup import BackupReport
 
 
 def _with_progress(label: str, run: Callable[[Callable[[int, int], None]], BackupReport]) -> BackupReport:
@@ -40,6 +40,8 @@ def backup(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Copy one consistent snapshot of the ledger, taken online while it writes, into a new file (0600)."""
+    from adamas.ledger.backup import backup as run_backup
+
     try:
         report = _with_progress("backup", lambda step: run_backup(db, out, progress=step))
     except AdamasError as exc:
@@ -54,6 +56,8 @@ def restore(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Restore a backup into an empty database (SQLite or PostgreSQL); then `adamas audit` it."""
+    from adamas.ledger.backup import restore as run_restore
+
     try:
         report = _with_progress("restore", lambda step: run_restore(backup_file, db, progress=step))
     except AdamasError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -13,13 +13,11 @@ from typer.core import TyperGroup
 
 from adamas.cli._app import app
 from adamas.cli._common import DEFAULT_DB, DbOption, JsonOption, err, fail, open_ledger, out, print_json
-from adamas.crypto import load_private_key
+
+if TYPE_CHECKING:
+    from adamas.ledger import Outcome
+    from adamas.risk.flags import RiskFlag
 from adamas.errors import AdamasError, InputError
-from adamas.ledger import Outcome
-from adamas.risk import flags as list_flags
-from adamas.risk import freeze, lot_risk, review, scan
-from adamas.risk.flags import RiskFlag
-from adamas.risk.stats import statistics
 
 KeyOption = Annotated[Path, typer.Option("--key", help="PEM file of the signing key.")]
 ActorOption = Annotated[str, typer.Option("--actor", help="Participant id of the signer.")]
@@ -79,6 +77,8 @@ def flags_list(
     json_: JsonOption = False,
 ) -> None:
     """List the risk flags (run `adamas risk scan` first to raise them)."""
+    from adamas.risk import flags as list_flags
+
     if ctx.invoked_subcommand is not None:
         return
     with open_ledger(db) as ledger:
@@ -93,6 +93,9 @@ def flags_list(
 
 
 def _review(flag: str, verdict: str, *, key: Path, actor: str, reason: str, db: str) -> None:
+    from adamas.crypto import load_private_key
+    from adamas.risk import review
+
     with open_ledger(db) as ledger:
         try:
             outcome = review(ledger, flag, verdict, key=load_private_key(key), actor=actor, reason=reason)  # type: ignore[arg-type]
@@ -132,6 +135,8 @@ def flags_dismiss(
 @risk_app.command("show", hidden=True)
 def risk_show(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> None:
     """A lot's risk: score, taint and the flags on its lineage."""
+    from adamas.risk import lot_risk
+
     with open_ledger(db) as ledger:
         try:
             result = lot_risk(ledger, lot)
@@ -160,6 +165,8 @@ def risk_scan(
     json_: JsonOption = False,
 ) -> None:
     """Run every detector over what was logged since the last scan and store the new flags."""
+    from adamas.risk import scan
+
     with open_ledger(db) as ledger:
         try:
             result = scan(ledger, full=full)
@@ -183,6 +190,9 @@ def risk_freeze(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Freeze LOT and every live lot made from it that the flag taints (one signed lot.freeze each)."""
+    from adamas.crypto import load_private_key
+    from adamas.risk import freeze
+
     with open_ledger(db) as ledger:
         try:
             outcomes = freeze(ledger, flag, key=load_private_key(key), actor=actor, lot=lot)
@@ -203,6 +213,8 @@ def stats(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Production, exports and imports per country and period (carats, US$, $/ct, certificates, partners)."""
+    from adamas.risk.stats import statistics
+
     if ctx.invoked_subcommand is not None:
         return
     if year is None:

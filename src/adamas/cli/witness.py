@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,8 +13,9 @@ from adamas.cli._app import app
 from adamas.cli._common import DEFAULT_DB, DbOption, JsonOption, err, fail, open_ledger, out, print_json
 from adamas.cli.log import _read_vkey, log_app
 from adamas.errors import AdamasError, InputError
-from adamas.log import Cosigner, Verifier
-from adamas.model.values import format_time_ns
+
+if TYPE_CHECKING:
+    from adamas.log import Cosigner, Verifier
 
 witness_app = typer.Typer(
     help="Run a witness (C2SP tlog-witness) or a monitor of a log served as tlog-tiles.", no_args_is_help=True
@@ -33,6 +34,7 @@ NameOption = Annotated[
 
 def _cosigner(key: Path, name: str) -> Cosigner:
     from adamas.crypto import load_private_key
+    from adamas.log import Cosigner
 
     try:
         return Cosigner(name, load_private_key(key).seed)
@@ -47,6 +49,8 @@ def witness_vkey(key: KeyOption, name: NameOption) -> None:
 
 
 def _trusted_logs(specs: list[str]) -> dict[str, list[Verifier]]:
+    from adamas.log import Verifier
+
     logs: dict[str, list[Verifier]] = {}
     for spec in specs:
         origin, sep, vkey = spec.partition("=")
@@ -136,6 +140,8 @@ def log_witness_collect(db: DbOption = DEFAULT_DB, json_: JsonOption = False) ->
 @log_app.command("witnesses")
 def log_witnesses(db: DbOption = DEFAULT_DB, json_: JsonOption = False) -> None:
     """List the configured witnesses: last size cosigned, when, and the last error."""
+    from adamas.model.values import format_time_ns
+
     with open_ledger(db) as ledger:
         statuses = ledger.witnesses()
     if json_:

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, Table, func, insert, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from adamas.errors import ConflictError, InputError, StorageError
-from adamas.store.database import begin_write, migrate, open_engine
+from adamas.store.database import analyze, begin_write, migrate, open_engine
 from adamas.store.schema import SCHEMA_VERSION, metadata
 
 __all__ = ["BackupReport", "backup", "restore"]
@@ -181,6 +181,7 @@ def restore(
             size, note = _head(conn)
         # An older backup comes up to this version's schema like any older ledger.
         migrate(target)
+        analyze(target)  # every table was just filled: plan from real statistics from the first query
     except SQLAlchemyError as exc:
         raise StorageError(
             f"the restore failed: {exc.__class__.__name__}: {exc}", code="backup.failed"

@@ -31,6 +31,7 @@ from adamas.model.records import (
     Shipment,
     Site,
 )
+from adamas.model.values import MAX_CARATS, MAX_MONEY, MAX_STONES, check_stored
 from adamas.store import schema
 from adamas.store.bulk import insert_rows, update_rows
 from adamas.store.rows import (
@@ -265,6 +266,10 @@ class BatchState:
         self._put("site", site.id, site)
 
     def put_lot(self, lot: Lot) -> None:
+        # Sums the rules compute (merges) stay within the bounds parsed values have, on both backends.
+        check_stored(lot.carats, MAX_CARATS, f"lot {lot.id} carats")
+        check_stored(lot.stones, MAX_STONES, f"lot {lot.id} stones")
+        check_stored(lot.value, MAX_MONEY, f"lot {lot.id} value")
         self._put("lot", lot.id, lot)
 
     def put_shipment(self, shipment: Shipment) -> None:

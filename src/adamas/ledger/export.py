@@ -18,7 +18,12 @@ Invariants:
   exists with other content is a ``ConflictError(code="log.tile_changed")`` -- a published tile never
   changes, so that would mean the log was rewritten;
 - every file is written to a temporary name and renamed, so a reader never sees half a file, and
-  ``checkpoint`` is renamed into place after every tile it needs.
+  ``checkpoint`` is renamed into place after every tile it needs;
+- exporting into an existing mirror first checks the mirror's ``checkpoint``: it must verify under this
+  log's key, name this log's origin, sign a tree no larger than this log's (else ``export.rollback``) and
+  the root this log's tree had at that size (else ``export.fork``). Nothing is written otherwise.
+- a target that is a file, or a path that cannot be created or written, is an ``InputError``
+  (``export.bad_directory``) or a ``StorageError`` (``export.unwritable``), never a traceback.
 """
 
 from __future__ import annotations
@@ -31,11 +36,12 @@ from typing import Final
 
 from sqlalchemy import Connection, Engine, select
 
-from adamas.errors import ConflictError, NotFoundError, StorageError
+from adamas.errors import AdamasError, ConflictError, InputError, NotFoundError, StorageError
 from adamas.ledger.transparency import TransparencyLog
-from adamas.log import Checkpoint, Tile, encode_entry_bundle, open_note
+from adamas.log import Checkpoint, Tile, encode_entry_bundle, open_note, tree_root
 from adamas.log.tiles import ENTRIES, TILE_HEIGHT, TILE_WIDTH, encode_tile_index
 from adamas.store.schema import events, log_checkpoints, log_tiles
+from adamas.store.tree import StoredHashReader
 
 __all__ = ["CHECKPOINTS_DIR", "TilesExport", "checkpoint_path", "export_tiles", "partial_tiles_for_size"]
 
@@ -90,33 +96,113 @@ def export_tiles(
         if latest is None:
             raise NotFoundError("the log has signed no checkpoint yet", code="log.no_checkpoint")
         size, newest = latest
-        _export_hash_tiles(conn, size, write)
-        _export_bundles(conn, size, write, progress)
-        partial_tiles, partial_bundles = _partial_rows(conn, size)
-        for row in conn.execute(select(log_checkpoints.c.size, log_checkpoints.c.note).order_by("size")):
-            note = str(row.note)
-            checkpoint = Checkpoint.from_text(open_note(note.encode("utf-8"), [log.verifier]).text)
-            if checkpoint.size != row.size:
-                raise StorageError(
-                    f"stored checkpoint {row.size} is signed for size {checkpoint.size}",
-                    code="log.checkpoint_order",
-                )
-            for tile in partial_tiles_for_size(checkpoint.size):
-                # An older size's partial tile, until the full tile that supersedes it exists.
-                if (tile.level, tile.index) in partial_tiles:
-                    hashes = partial_tiles[tile.level, tile.index]
-                    write(tile.path, hashes[: tile.width * 32], "tile")
-                    if tile.level == 0:
-                        bundle = Tile(ENTRIES, tile.index, tile.width)
-                        write(bundle.path, encode_entry_bundle(partial_bundles[: tile.width]), "bundle")
-            write(checkpoint_path(checkpoint.size), note.encode("utf-8"), "checkpoint")
-    _replace(root / "checkpoint", newest.encode("utf-8"))
+        _check_target(root)
+        _check_mirror(conn, log, root, size)
+        try:
+            _export(conn, log, size, write, progress)
+        except OSError as exc:
+            raise _unwritable(root, exc) from exc
+    try:
+        _replace(root / "checkpoint", newest.encode("utf-8"))
+    except OSError as exc:
+        raise _unwritable(root, exc) from exc
     return TilesExport(
         str(root), size, counts["tile"], counts["bundle"], counts["checkpoint"], counts["unchanged"]
     )
 
 
 WriteFile = Callable[[str, bytes, str], None]
+
+
+def _unwritable(root: Path, exc: OSError) -> StorageError:
+    return StorageError(
+        f"cannot write the tiles under {root}: {exc.strerror or exc}", code="export.unwritable", field="dir"
+    )
+
+
+def _check_target(root: Path) -> None:
+    """The target must be a directory, or a path where one can be made."""
+    if root.exists() and not root.is_dir():
+        raise InputError(f"{root} exists and is not a directory", code="export.bad_directory", field="dir")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"cannot make the directory {root}: {exc.strerror or exc}",
+            code="export.bad_directory",
+            field="dir",
+        ) from exc
+
+
+def _check_mirror(conn: Connection, log: TransparencyLog, root: Path, size: int) -> None:
+    """Refuse to export over a mirror of another log, of a larger tree (a rollback) or of a fork."""
+    try:
+        existing = (root / "checkpoint").read_bytes()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _unwritable(root, exc) from exc
+    try:
+        theirs = Checkpoint.from_text(open_note(existing, [log.verifier]).text)
+    except AdamasError as exc:
+        raise ConflictError(
+            f"the mirror at {root} holds a checkpoint this log did not sign ({exc.code}): it is another "
+            "log's mirror, or it was tampered with",
+            code="export.foreign_mirror",
+            field="dir",
+        ) from exc
+    if theirs.origin != log.origin:
+        raise ConflictError(
+            f"the mirror at {root} is of the log {theirs.origin!r}, not {log.origin!r}",
+            code="export.foreign_mirror",
+            field="dir",
+        )
+    if theirs.size > size:
+        raise ConflictError(
+            f"the mirror at {root} already holds {theirs.size} leaves; this log's newest checkpoint has "
+            f"{size}: exporting would roll the mirror back",
+            code="export.rollback",
+            field="dir",
+            expected=theirs.size,
+            actual=size,
+        )
+    if theirs.size and tree_root(theirs.size, StoredHashReader(conn)) != theirs.root_hash:
+        raise ConflictError(
+            f"the mirror at {root} signs a tree of {theirs.size} leaves whose root is not this log's at that "
+            "size: the log has forked",
+            code="export.fork",
+            field="dir",
+        )
+
+
+def _export(
+    conn: Connection,
+    log: TransparencyLog,
+    size: int,
+    write: WriteFile,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Write every tile, bundle and checkpoint of the tree of ``size`` (``checkpoint`` itself excepted)."""
+    _export_hash_tiles(conn, size, write)
+    _export_bundles(conn, size, write, progress)
+    partial_tiles, partial_bundles = _partial_rows(conn, size)
+    for row in conn.execute(select(log_checkpoints.c.size, log_checkpoints.c.note).order_by("size")):
+        note = str(row.note)
+        checkpoint = Checkpoint.from_text(open_note(note.encode("utf-8"), [log.verifier]).text)
+        if checkpoint.size != row.size:
+            raise StorageError(
+                f"stored checkpoint {row.size} is signed for size {checkpoint.size}",
+                code="log.checkpoint_order",
+            )
+        for tile in partial_tiles_for_size(checkpoint.size):
+            # An older size's partial tile, until the full tile that supersedes it exists.
+            if (tile.level, tile.index) in partial_tiles:
+                hashes = partial_tiles[tile.level, tile.index]
+                write(tile.path, hashes[: tile.width * 32], "tile")
+                if tile.level == 0:
+                    bundle = Tile(ENTRIES, tile.index, tile.width)
+                    write(bundle.path, encode_entry_bundle(partial_bundles[: tile.width]), "bundle")
+        write(checkpoint_path(checkpoint.size), note.encode("utf-8"), "checkpoint")
 
 
 def _export_hash_tiles(conn: Connection, size: int, write: WriteFile) -> None:

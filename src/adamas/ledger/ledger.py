@@ -25,6 +25,8 @@ from adamas.ledger.batch import BatchState, Registry
 from adamas.ledger.export import TilesExport, export_tiles
 from adamas.ledger.outcome import Outcome
 from adamas.ledger.receipts import Receipt
+from adamas.ledger.state_diff import StateDifference, differences, snapshot
+from adamas.ledger.stored import check_leaves, stored_log, stored_meta
 from adamas.ledger.tile_reads import read_tile
 from adamas.ledger.transparency import Logged, TransparencyLog
 from adamas.ledger.verify import SignatureVerifier, VerifyWorker
@@ -51,17 +53,28 @@ from adamas.log import Tile, consistency_proof, inclusion_proof, leaf_hash
 from adamas.model.events import Envelope, parse_body, parse_envelope
 from adamas.model.rules import apply, authenticate
 from adamas.model.timing import admit_time
-from adamas.model.values import format_time_ns
+from adamas.model.values import format_time_ns, parse_time
 from adamas.store import schema
 from adamas.store.bulk import insert_rows
-from adamas.store.database import HEAD, begin_write, is_initialized, migrate, open_engine
+from adamas.store.database import (
+    ANALYZE_AFTER,
+    HEAD,
+    analyze,
+    begin_write,
+    check_readable,
+    is_initialized,
+    is_read_only,
+    meta_int,
+    migrate,
+    open_engine,
+)
 from adamas.store.rows import load
 from adamas.store.tree import StoredHashReader
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Ledger", "Mode"]
+__all__ = ["MAX_BATCH", "Ledger", "Mode"]
 
 Mode = Literal["atomic", "proceed"]
 Clock = Callable[[], int]
@@ -69,9 +82,25 @@ PARALLEL_VERIFY_MIN: Final = 64
 VERIFY_THREADS: Final = 2
 VERIFY_CHUNK: Final = 100
 REPLAY_CHUNK: Final = 1000
+MAX_BATCH: Final = 100_000
+"""The most envelopes one batch may hold (docs/limits.md); a larger one is refused whole."""
 RawEnvelope = bytes | str | dict[str, Any]
 _Known = tuple[int, bytes, int | None, str | None]
 """A logged event: leaf index, canonical envelope, logged time, backfill window."""
+
+
+NOW_ENV: Final = "ADAMAS_NOW"
+"""Environment variable that stops the ledger's clock at an RFC 3339 instant, for simulations, replays of
+scripted worlds and tests (docs/time.md). A production ledger leaves it unset: the system clock."""
+
+
+def default_clock() -> Clock:
+    """The clock a ledger opened without one uses: ``$ADAMAS_NOW`` if set, else the system clock."""
+    text = os.environ.get(NOW_ENV)
+    if not text:
+        return time.time_ns
+    instant = parse_time(text, NOW_ENV)
+    return lambda: instant
 
 
 class Ledger:
@@ -84,11 +113,14 @@ class Ledger:
         clock: Clock | None = None,
         log: TransparencyLog | None = None,
         read_engine: Engine | None = None,
+        read_only: bool = False,
     ) -> None:
         self._engine = engine
+        self._read_only = read_only
+        self._unanalyzed = 0
         self._read_engine = read_engine or engine
         self._log = log
-        self._clock: Clock = clock or time.time_ns
+        self._clock: Clock = clock or default_clock()
         self._pool: VerifyWorker | None = None
         self._public_keys: dict[str, bytes] = {}
         self._registry: tuple[int, Registry] | None = None
@@ -104,12 +136,16 @@ class Ledger:
         clock: Clock | None = None,
         origin: str | None = None,
         read_url: str | None = None,
+        read_only: bool = False,
     ) -> Ledger:
         """Open a ledger (migrating an older schema); ``create`` makes an empty one, awaiting its genesis.
 
         A ledger without a log key gets one here, for ``origin`` (default ``adamas.local/<random>``).
         ``read_url``: answer queries, proofs and tiles from that database (a replica of ``url``, which is
-        never written through it); ingest always reads and writes ``url``.
+        never written through it); ingest always reads and writes ``url``. A read-only ``url`` (a hot
+        standby) opens a read-only ledger: nothing is migrated or signed, and ``submit`` is refused.
+        ``read_only``: for commands that only read: nothing is created, migrated or signed (a missing SQLite
+        file stays missing; a ledger needing a migration or a log key is refused).
         """
         read_engine = None
         if read_url is not None:
@@ -119,8 +155,9 @@ class Ledger:
                 raise NotFoundError(
                     f"no Adamas ledger at {read_url} to read from", code="ledger.not_found", field="read_db"
                 )
-        engine = open_engine(url)
-        if not create and not is_initialized(engine):
+        engine = open_engine(url, read_only=read_only and not create)
+        initialized = is_initialized(engine)
+        if not create and not initialized:
             engine.dispose()
             if read_engine is not None:
                 read_engine.dispose()
@@ -129,15 +166,32 @@ class Ledger:
                 code="ledger.not_found",
                 field="db",
             )
+        if read_only and not create:
+            try:
+                log = stored_log(engine, url)
+                return cls(engine, clock=clock, log=log, read_engine=read_engine, read_only=True)
+            except AdamasError:
+                engine.dispose()
+                if read_engine is not None:
+                    read_engine.dispose()
+                raise
         try:
+            if initialized:
+                stored_meta(engine, url)
+            read_only = is_read_only(engine)
             migrate(engine)
-            log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or time.time_ns)())
+            if read_only:
+                log = TransparencyLog.read(engine, origin=origin)
+            else:
+                log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or default_clock())())
+            if read_engine is not None:
+                check_readable(read_engine)
         except AdamasError:
             engine.dispose()
             if read_engine is not None:
                 read_engine.dispose()
             raise
-        return cls(engine, clock=clock, log=log, read_engine=read_engine)
+        return cls(engine, clock=clock, log=log, read_engine=read_engine, read_only=read_only)
 
     @classmethod
     def init(
@@ -216,11 +270,42 @@ class Ledger:
         return self._read_engine
 
     @property
+    def read_only(self) -> bool:
+        """True for a ledger opened on a read-only database (a hot standby): it answers reads only."""
+        return self._read_only
+
+    def wait_for_index(self, index: int, *, timeout: float = 2.0, poll: float = 0.01) -> None:
+        """Wait until the database reads are answered from holds leaf ``index`` (read-your-writes on a
+        replica: ``index`` from a receipt); refused with ``replica.behind`` after ``timeout`` seconds."""
+        if index < 0:
+            raise InputError(
+                f"min_index must be >= 0, not {index}", code="replica.bad_index", field="min_index"
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            with _storage_errors(), self._connect() as conn:
+                head = int(
+                    conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one()
+                )
+            if head > index:
+                return
+            if time.monotonic() >= deadline:
+                raise StorageError(
+                    f"the replica holds {head} events and has not reached leaf {index} within {timeout} s; "
+                    "retry later",
+                    code="replica.behind",
+                    field="min_index",
+                    expected=index,
+                    actual=head,
+                )
+            time.sleep(poll)
+
+    @property
     def size(self) -> int:
         """Number of events in the log."""
         with self._connect(primary=True) as conn:
-            return int(
-                conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar_one()
+            return meta_int(
+                conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar(), HEAD
             )
 
     # --- ingest -------------------------------------------------------------------------------------------
@@ -235,13 +320,32 @@ class Ledger:
             raise InputError(
                 f"mode must be atomic or proceed, not {mode!r}", code="submit.bad_mode", field="mode"
             )
+        if self._read_only:
+            raise ConflictError(
+                "this ledger is open read-only (a read-only command, or a replica); submit to its primary",
+                code="ledger.read_only",
+                field="db",
+            )
         with _cyclic_gc_paused():
-            return self._submit(envelopes, mode)
+            outcomes = self._submit(envelopes, mode)
+        self._count_written(sum(1 for o in outcomes if o.status == "accepted"))
+        return outcomes
+
+    def _count_written(self, accepted: int) -> None:
+        """Refresh the planner's statistics once this process has written ``ANALYZE_AFTER`` events."""
+        self._unanalyzed += accepted
+        if self._unanalyzed >= ANALYZE_AFTER:
+            self._unanalyzed = 0
+            analyze(self._engine)
 
     def _submit(self, envelopes: Iterable[RawEnvelope], mode: Mode) -> list[Outcome]:
         verifier = self._verifier()
         parsed: list[Envelope | AdamasError] = []
         for raw in envelopes:
+            if len(parsed) == MAX_BATCH:
+                raise InputError(
+                    f"a batch holds at most {MAX_BATCH} envelopes", code="batch.too_large", field="envelopes"
+                )
             try:
                 envelope = parse_envelope(raw)
             except AdamasError as exc:
@@ -338,7 +442,7 @@ class Ledger:
     def _lock_head(self, conn: Connection) -> int:
         """Take the sequencer lock (the head row) and return the next leaf index."""
         stmt = select(schema.meta.c.value).where(schema.meta.c.name == HEAD).with_for_update()
-        return int(conn.execute(stmt).scalar_one())
+        return meta_int(conn.execute(stmt).scalar(), HEAD)
 
     def _check(
         self,
@@ -516,22 +620,81 @@ class Ledger:
             state.preload(kind, wanted)
         state.preload("participant", {lot.holder for lot_id in ids["lot"] if (lot := state.lot(lot_id))})
 
+    # --- replay audits -------------------------------------------------------------------------------------
+
+    def replay_logged(
+        self, leaves: Sequence[tuple[int, Envelope]], *, now_ns: int
+    ) -> list[tuple[int, AdamasError]]:
+        """Check logged envelopes ``(leaf, envelope)``, logged at ``now_ns``, through the ingest rules into
+        this ledger (a fresh one: ``adamas.ledger.replay``); keep what the rules accept, under its own leaf
+        index, without touching the log. Returns the refusals by leaf.
+
+        The leaves are checked as one batch; if the rules refuse any, they are checked again one by one, so
+        that every kept event keeps its leaf index.
+        """
+        if not leaves:
+            return []
+        # Participants, keys and sites carry over from the previous call when it ended just before.
+        with begin_write(self._engine) as conn:
+            # A savepoint: a correction in the batch may have stored rows before a later refusal.
+            savepoint = conn.begin_nested()
+            parsed: list[Envelope | AdamasError] = [envelope for _, envelope in leaves]
+            outcomes, state, rows = self._check(conn, parsed, head=leaves[0][0], now_ns=now_ns, verifier=None)
+            if all(o.status == "accepted" for o in outcomes):
+                self._store_replayed(conn, state, rows)
+                savepoint.commit()
+                self._registry = (leaves[-1][0] + 1, state.registry())
+                return []
+            savepoint.rollback()
+            self._registry = None
+            refusals: list[tuple[int, AdamasError]] = []
+            for leaf, envelope in leaves:
+                (outcome,), state, rows = self._check(
+                    conn, [envelope], head=leaf, now_ns=now_ns, verifier=None
+                )
+                if outcome.status == "accepted":
+                    self._store_replayed(conn, state, rows)
+                    self._registry = (leaf + 1, state.registry())
+                else:
+                    refusals.append((leaf, outcome.error or _repeated(envelope)))
+                    kept: tuple[int, Registry] | None = self._registry
+                    self._registry = (leaf + 1, kept[1]) if kept is not None and kept[0] == leaf else None
+            return refusals
+
+    @staticmethod
+    def _store_replayed(conn: Connection, state: BatchState, rows: list[dict[str, Any]]) -> None:
+        insert_rows(conn, schema.events, rows[state.rows_written :])
+        state.write()
+
     # --- rebuild ------------------------------------------------------------------------------------------
 
-    def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> int:
+    def rebuild(
+        self,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        on_repair: Callable[[StateDifference], None] | None = None,
+    ) -> int:
         """Recompute every state table from the stored events alone; return how many events were replayed.
 
-        Every event is checked again on the way; one that its predecessors no longer allow means the stored
-        events were altered, and the rebuild stops with a ``StorageError`` naming it.
+        The stored events must be the log's leaves, one for one: a missing or extra leaf, or an event whose
+        leaf hash is not the tree's, is refused (``rebuild.log_mismatch``) before anything changes. Every
+        event is checked again on the way; one that its predecessors no longer allow means the stored events
+        were altered, and the rebuild stops with a ``StorageError`` naming it. ``on_repair`` is told every
+        difference between the state tables before and after (what the rebuild repaired).
         """
-        total = self.size
         self._registry = None
         try:
             with begin_write(self._engine) as conn:
-                self._lock_head(conn)
+                total = self._lock_head(conn)
+                check_leaves(conn, total)
+                before = snapshot(conn) if on_repair is not None else None
                 self._replay_all(conn, total, self._corrections(conn, total), progress=progress)
+                if before is not None and on_repair is not None:
+                    for difference in differences(before, snapshot(conn)):
+                        on_repair(difference)
         except SQLAlchemyError as exc:
             raise StorageError(f"rebuild failed: {exc.__class__.__name__}: {exc}") from exc
+        analyze(self._engine)  # every state table was rewritten: plan from fresh statistics
         return total
 
     def _replay_all(
@@ -645,6 +808,8 @@ class Ledger:
     def log(self) -> TransparencyLog:
         """The ledger's transparency log (key, checkpoints); created on first use if the ledger has none."""
         if self._log is None:
+            if self._read_only:
+                raise NotFoundError("this ledger has no log key yet", code="log.no_key", field="db")
             self._log = TransparencyLog.ensure(self._engine, origin=None, now_ns=self._clock())
         return self._log
 
@@ -834,3 +999,10 @@ def _cyclic_gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _repeated(envelope: Envelope) -> AdamasError:
+    """The refusal of a logged event whose id an earlier leaf used (where ingest reports a duplicate)."""
+    return ConflictError(
+        f"event id {envelope.event.id} is logged twice", code="event.duplicate_id", field="id"
+    )

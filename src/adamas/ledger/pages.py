@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import Connection, func, select
@@ -28,7 +28,7 @@ from adamas.ledger import queries
 from adamas.ledger.views import HistoryEntry, Page, TraceNode, TracePage
 from adamas.model.values import format_time_ns
 from adamas.store import schema
-from adamas.store.rows import chunks, load, lot_from_row
+from adamas.store.rows import load, lot_from_row
 
 __all__ = [
     "DEFAULT_PAGE_LIMIT",
@@ -158,50 +158,6 @@ def _require_lot(conn: Connection, lot_id: str) -> None:
         raise NotFoundError(f"there is no lot {lot_id}", code="lot.not_found", field="lot")
 
 
-def _walk(conn: Connection, root: str, direction: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """Breadth-first over the lot edges from ``root``: every lot reached with its depth, and the edges
-    (parent, child) as ``(far, near)`` pairs oriented parent to child."""
-    table = schema.lot_edges
-    near, far = (
-        (table.c.child, table.c.parent) if direction == "backward" else (table.c.parent, table.c.child)
-    )
-    depth = {root: 0}
-    edges: list[tuple[str, str]] = []
-    frontier = [root]
-    level = 0
-    while frontier:
-        level += 1
-        found: list[str] = []
-        for batch in chunks(frontier):
-            for row in conn.execute(select(near, far).where(near.in_(batch))):
-                a, b = row[0], row[1]
-                edges.append((b, a) if direction == "backward" else (a, b))
-                if b not in depth:
-                    depth[b] = level
-                    found.append(b)
-        frontier = found
-    return depth, sorted(set(edges))
-
-
-def _made(conn: Connection, lot_ids: Iterable[str]) -> dict[str, tuple[int, str, str]]:
-    """For each lot: the leaf index, type and id of the event that made it."""
-    lots, ev = schema.lots, schema.events
-    out: dict[str, tuple[int, str, str]] = {}
-    for batch in chunks(lot_ids):
-        stmt = (
-            select(lots.c.id, ev.c.seq, ev.c.type, ev.c.event_id)
-            .join(ev, ev.c.event_id == lots.c.event)
-            .where(lots.c.id.in_(batch))
-        )
-        for row in conn.execute(stmt):
-            out[row.id] = (int(row.seq), row.type, row.event_id)
-    return out
-
-
-def _rests_on_compromised(conn: Connection, lot_id: str) -> bool:
-    return queries.trace(conn, lot_id, direction="backward").nodes[0].compromised
-
-
 def trace_page(conn: Connection, lot_id: str, *, direction: str, cursor: str | None, limit: int) -> TracePage:
     """A page of the lineage from ``lot_id``: forward in log order of the lots, backward by depth."""
     check_limit(limit)
@@ -210,9 +166,7 @@ def trace_page(conn: Connection, lot_id: str, *, direction: str, cursor: str | N
             "direction must be backward or forward", code="trace.bad_direction", field="direction"
         )
     kind = f"trace.{direction}"
-    _require_lot(conn, lot_id)
-    depth, edges = _walk(conn, lot_id, direction)
-    made = _made(conn, depth)
+    depth, edges, made = queries.walk_made(conn, lot_id, direction)
 
     def key(node: str) -> tuple[int, str]:
         return (made[node][0] if direction == "forward" else depth[node], node)
@@ -235,7 +189,7 @@ def trace_page(conn: Connection, lot_id: str, *, direction: str, cursor: str | N
             if child not in bad:
                 bad.add(child)
                 stack.append(child)
-    if direction == "forward" and lot_id not in bad and _rests_on_compromised(conn, lot_id):
+    if direction == "forward" and lot_id not in bad and queries.rests_on_compromised(conn, lot_id):
         bad = set(depth)  # everything made from the root rests on what the root rests on
     wanted = set(page) | {lot_id}
     records = load(conn, schema.lots, wanted, lot_from_row)

@@ -1,7 +1,8 @@
 """Read-only queries over the derived state: a lot, its history, its lineage.
 
-Lineage is walked one generation per query (parents or children of a whole frontier at once), which works
-the same on every engine and costs one round trip per generation, not per lot.
+Lineage is walked in one query: a recursive common table expression over ``lot_edges`` (covered by its
+primary key forward and by ``(child, parent)`` backward) returns every edge of the reachable graph at once,
+on SQLite and PostgreSQL alike; depths are then counted in memory.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from adamas.ledger.views import (
     TraceNode,
 )
 from adamas.model.records import EVIDENCE_LEVELS, Lot
-from adamas.model.values import cents_to_decimal, format_time_ns
+from adamas.model.values import COUNTRIES, cents_to_decimal, format_time_ns
 from adamas.store import schema
 from adamas.store.rows import (
     attestation_from_row,
@@ -45,8 +46,11 @@ __all__ = [
     "lot_view",
     "lot_views",
     "participant_view",
+    "rests_on_compromised",
     "stored_event",
     "trace",
+    "walk",
+    "walk_made",
 ]
 
 
@@ -169,39 +173,105 @@ def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
     ]
 
 
-def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
-    """The lineage graph from ``lot_id``: backward to the mines, or forward to every descendant."""
-    root = _lot(conn, lot_id)
-    edges_table = schema.lot_edges
+def _reached(direction: str, root: str) -> Any:
+    """The edges reachable from ``root`` as a recursive CTE with columns ``near`` and ``far``.
+
+    Seeded with the root's own edges and grown along ``far`` -> ``near``; UNION (not UNION ALL) keeps each
+    edge once, so a lot reached twice (a merge) is walked once. The edges themselves are the CTE's rows:
+    no second pass over ``lot_edges`` with an IN list, which PostgreSQL planned as a sequential scan.
+    """
+    table = schema.lot_edges
     near, far = (
-        (edges_table.c.child, edges_table.c.parent)
-        if direction == "backward"
-        else (edges_table.c.parent, edges_table.c.child)
+        (table.c.child, table.c.parent) if direction == "backward" else (table.c.parent, table.c.child)
     )
-    depth = {root.id: 0}
-    edges: list[tuple[str, str]] = []
-    frontier = [root.id]
+    seed = select(near.label("near"), far.label("far")).where(near == root)
+    reach = seed.cte("reach", recursive=True)
+    step = select(near.label("near"), far.label("far")).select_from(table.join(reach, near == reach.c.far))
+    return reach.union(step)
+
+
+def _depths(root: str, adjacent: dict[str, list[str]]) -> dict[str, int]:
+    """Shortest distance from ``root`` of every lot in ``adjacent`` (breadth first, in memory)."""
+    depth = {root: 0}
+    frontier = [root]
     level = 0
     while frontier:
         level += 1
-        found: list[str] = []
-        for batch in chunks(frontier):
-            for row in conn.execute(select(near, far).where(near.in_(batch)).order_by(near, far)):
-                a, b = row[0], row[1]
-                edges.append((b, a) if direction == "backward" else (a, b))
-                if b not in depth:
-                    depth[b] = level
-                    found.append(b)
+        found = []
+        for node in frontier:
+            for other in adjacent.get(node, ()):
+                if other not in depth:
+                    depth[other] = level
+                    found.append(other)
         frontier = found
+    return depth
+
+
+def walk(conn: Connection, root: str, direction: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Every lot reached from ``root`` (backward: its ancestors; forward: its descendants) with its depth
+    (shortest distance), and the edges of that graph as sorted (parent, child) pairs: one query."""
+    reach = _reached(direction, root)
+    adjacent: dict[str, list[str]] = {}
+    edges: list[tuple[str, str]] = []
+    for a, b in conn.execute(select(reach.c.near, reach.c.far)):
+        adjacent.setdefault(a, []).append(b)
+        edges.append((b, a) if direction == "backward" else (a, b))
+    edges.sort()
+    return _depths(root, adjacent), edges
+
+
+def walk_made(
+    conn: Connection, root: str, direction: str
+) -> tuple[dict[str, int], list[tuple[str, str]], dict[str, tuple[int, str, str]]]:
+    """``walk``, and for each lot reached the leaf index, type and id of the event that made it; the
+    graph's lots are joined to their making events in the same query (the root's in a second one)."""
+    reach = _reached(direction, root)
+    lots, ev = schema.lots, schema.events
+    stmt = select(reach.c.near, reach.c.far, ev.c.seq, ev.c.type, ev.c.event_id).select_from(
+        reach.join(lots, lots.c.id == reach.c.far).join(ev, ev.c.event_id == lots.c.event)
+    )
+    adjacent: dict[str, list[str]] = {}
+    edges: list[tuple[str, str]] = []
+    made: dict[str, tuple[int, str, str]] = {}
+    for a, b, seq, kind, event_id in conn.execute(stmt):
+        adjacent.setdefault(a, []).append(b)
+        edges.append((b, a) if direction == "backward" else (a, b))
+        made[b] = (int(seq), kind, event_id)
+    root_made = select(ev.c.seq, ev.c.type, ev.c.event_id).join(lots, ev.c.event_id == lots.c.event)
+    row = conn.execute(root_made.where(lots.c.id == root)).first()
+    if row is None:
+        raise NotFoundError(f"there is no lot {root}", code="lot.not_found", field="lot")
+    made[root] = (int(row.seq), row.type, row.event_id)
+    edges.sort()
+    return _depths(root, adjacent), edges, made
+
+
+def _any_revoked_key(conn: Connection) -> bool:
+    keys = schema.keys
+    return conn.execute(select(keys.c.id).where(keys.c.revoked_ns.is_not(None)).limit(1)).first() is not None
+
+
+def rests_on_compromised(conn: Connection, lot_id: str) -> bool:
+    """True when ``lot_id`` or any lot it came from was made by an event signed with a compromised key."""
+    if not _any_revoked_key(conn):
+        return False
+    depth, _ = walk(conn, lot_id, "backward")
+    lots = schema.lots
+    made: set[str] = set()
+    for batch in chunks(sorted(depth)):
+        made.update(row.event for row in conn.execute(select(lots.c.event).where(lots.c.id.in_(batch))))
+    return bool(compromised_events(conn, made))
+
+
+def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
+    """The lineage graph from ``lot_id``: backward to the mines, or forward to every descendant."""
+    root = _lot(conn, lot_id)
+    depth, edges = walk(conn, root.id, direction)
     lots = load(conn, schema.lots, depth, lot_from_row)
     ordered = sorted(lots.values(), key=lambda lot: (depth[lot.id], lot.id))
     views = lot_views(conn, ordered)
     bad = _rests_on_compromised(conn, lots, edges)
-    if (
-        direction == "forward"
-        and root.id not in bad
-        and trace(conn, root.id, direction="backward").nodes[0].compromised
-    ):
+    if direction == "forward" and root.id not in bad and rests_on_compromised(conn, root.id):
         bad = set(lots)  # everything made from the root rests on what the root rests on
     nodes = tuple(TraceNode(view, depth[view.id], view.id in bad) for view in views)
     root_view = next(n.lot for n in nodes if n.depth == 0)
@@ -210,7 +280,7 @@ def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
         lot=root.id,
         direction=direction,
         nodes=nodes,
-        edges=tuple(sorted(set(edges))),
+        edges=tuple(edges),
         origin=root_view.origin,
         mines=mines,
     )
@@ -221,6 +291,10 @@ def compromised_events(conn: Connection, event_ids: Iterable[str]) -> set[str]:
     took effect."""
     ev, keys = schema.events, schema.keys
     out: set[str] = set()
+    # Revoked keys are rare: when there are none (one small read), no event can be compromised, and the
+    # per-event join below (thousands of ids on a wide trace) is skipped.
+    if not _any_revoked_key(conn):
+        return out
     for batch in chunks(sorted(set(event_ids))):
         stmt = (
             select(ev.c.event_id)
@@ -255,7 +329,11 @@ def _rests_on_compromised(
 
 
 def evidence(conn: Connection, subject_kind: str, subject_id: str) -> Evidence:
-    """Every attestation about a subject, oldest first, and the highest evidence level they support."""
+    """Every attestation about a subject, oldest first, and the highest evidence level they support.
+
+    A subject of an unknown kind, or one the ledger does not know, is not found (``evidence.unknown``).
+    """
+    _known_subject(conn, subject_kind, subject_id)
     table = schema.attestations
     stmt = (
         select(table)
@@ -337,3 +415,27 @@ def stored_event(conn: Connection, event_id: str) -> StoredEvent:
         bytes(row.envelope),
         corrected_by,
     )
+
+
+_SUBJECT_TABLES = {
+    "event": (schema.events, schema.events.c.event_id),
+    "lot": (schema.lots, schema.lots.c.id),
+    "site": (schema.sites, schema.sites.c.id),
+    "participant": (schema.participants, schema.participants.c.id),
+}
+
+
+def _known_subject(conn: Connection, kind: str, subject_id: str) -> None:
+    if kind == "country":
+        known = subject_id in COUNTRIES
+    elif kind in _SUBJECT_TABLES:
+        _, column = _SUBJECT_TABLES[kind]
+        known = conn.execute(select(column).where(column == subject_id).limit(1)).first() is not None
+    else:
+        raise NotFoundError(
+            f"evidence is kept about an event, lot, site, participant or country, not {kind!r}",
+            code="evidence.unknown",
+            field="kind",
+        )
+    if not known:
+        raise NotFoundError(f"there is no {kind} {subject_id}", code="evidence.unknown", field="subject")

@@ -117,6 +117,18 @@ class TransparencyLog:
         return log
 
     @classmethod
+    def read(cls, engine: Engine, *, origin: str | None = None) -> TransparencyLog:
+        """The log of a read-only database (a replica): its key as stored, nothing created or signed."""
+        with engine.connect() as conn:
+            stored = _read_key(conn)
+        if stored is None:
+            raise StorageError(
+                "this read-only database has no log key yet; open its primary with this Adamas first",
+                code="log.no_key",
+            )
+        return cls._matching(stored, origin)
+
+    @classmethod
     def _matching(cls, signer: Signer, origin: str | None) -> TransparencyLog:
         if origin is not None and origin != signer.name:
             raise ConflictError(

@@ -41,6 +41,7 @@ from adamas.model.values import (
 )
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_ENVELOPE_BYTES",
     "SUPPORTED_TYPES",
     "Envelope",
@@ -48,11 +49,15 @@ __all__ = [
     "KeySpec",
     "OutputSpec",
     "ParticipantSpec",
+    "check_depth",
     "parse_body",
     "parse_envelope",
 ]
 
 MAX_ENVELOPE_BYTES: Final = 65_535
+MAX_DEPTH: Final = 32
+"""JSON nested deeper than this (objects and arrays) is refused before it is decoded (docs/limits.md)."""
+_STRINGS: Final = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _BASE64: Final = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 TEXT_MAX: Final = 2_000
 
@@ -129,6 +134,7 @@ def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
         raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
         if len(raw) > 4 * MAX_ENVELOPE_BYTES:
             raise InputError("the envelope is far larger than 65,535 bytes", code="envelope.too_large")
+        check_depth(raw)
         obj = _loads(raw, strict=False)
     if not isinstance(obj, dict):
         raise InputError('an envelope is a JSON object {"body": ..., "sig": ...}', code="envelope.malformed")
@@ -152,14 +158,16 @@ def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
         body_bytes: bytes | None = canonicalize_plain(body)
     except InputError:
         body_bytes = None  # not plain: the schema below refuses it with the precise field
+    except RecursionError as exc:
+        raise _too_deep() from exc
     if raw is not None and (body_bytes is None or raw.strip() != _frame(body_bytes, sig)):
         _loads(raw, strict=True)
     event = parse_body(body)
     # The schema admits only plain values (no floats, bounded integers, ASCII member names), for which
-    # canonicalize_plain writes exactly RFC 8785. A string the schema let through can still hold a lone
-    # UTF-16 surrogate ("\ud9fe" in JSON), which has no UTF-8 form: refused here (found by fuzzing).
+    # canonicalize_plain writes exactly RFC 8785; text that is not Unicode (a lone surrogate) is all else.
     if body_bytes is None:
-        body_bytes = canonicalize_plain(body)  # raises the InputError that says why
+        where = _not_unicode(body) or "body"
+        raise InputError(f"{where} holds text that is not valid Unicode (a lone surrogate)", field=where)
     leaf = _frame(body_bytes, sig)
     if len(leaf) > MAX_ENVELOPE_BYTES:
         raise InputError(
@@ -179,6 +187,53 @@ def _frame(body_bytes: bytes, sig: str) -> bytes:
     return b'{"body":' + body_bytes + b',"sig":"' + sig.encode("ascii") + b'"}'
 
 
+def check_depth(raw: bytes) -> None:
+    """Refuse JSON text whose objects and arrays nest deeper than ``MAX_DEPTH`` (``envelope.too_deep``).
+
+    Cheap for ordinary envelopes: only text holding more than ``MAX_DEPTH`` brackets is scanned.
+    """
+    if raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH:
+        return
+    depth = 0
+    for byte in _STRINGS.sub(b"", raw):
+        if byte in b"{[":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep()
+        elif byte in b"}]":
+            depth -= 1
+
+
+def _too_deep() -> InputError:
+    return InputError(
+        f"the JSON nests objects and arrays more than {MAX_DEPTH} deep", code="envelope.too_deep"
+    )
+
+
+def _not_unicode(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (or member name) that cannot be encoded as UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "body"
+        return None
+    items: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            here = f"{path}.{name}" if path else str(name)
+            if _not_unicode(name) is not None:
+                return here
+            items.append((here, item))
+    elif isinstance(value, list):
+        items = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+    for here, item in items:
+        found = _not_unicode(item, here)
+        if found is not None:
+            return found
+    return None
+
+
 def _loads(raw: bytes, *, strict: bool) -> Any:
     """Decode JSON text; ``strict`` also refuses duplicate member names."""
     try:
@@ -187,7 +242,9 @@ def _loads(raw: bytes, *, strict: bool) -> Any:
         return _DECODER.decode(raw.decode("utf-8"))
     except InputError:
         raise
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+    except RecursionError as exc:
+        raise _too_deep() from exc
+    except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"the envelope is not valid JSON: {exc}", code="envelope.malformed") from exc
 
 

@@ -4,24 +4,35 @@ Carats and money are held as whole hundredths (``int``) so that every sum, split
 read from and written to JSON as decimal strings with at most two places (EVENTS.md, "Values"). Times are
 held as integer nanoseconds since the Unix epoch so that ordering is exact at any precision the RFC 3339
 text carries.
+
+Bounds (docs/limits.md), checked as values are parsed so that both backends store every accepted value:
+times from 1970-01-01 to before 2200-01-01 (EVENTS.md); carats at most ``MAX_CARATS`` (100,000,000.00 ct),
+money at most ``MAX_MONEY`` (1,000,000,000,000.00 USD), stone counts at most ``MAX_STONES`` (10^9, within
+a 32-bit column). ``check_stored`` applies the same bounds to values the rules compute (a merge's sums).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
 import iso3166
 
-from adamas.errors import InputError
+from adamas.errors import InputError, RuleError
 
 __all__ = [
+    "MAX_CARATS",
+    "MAX_MONEY",
+    "MAX_STONES",
+    "MAX_TIME_NS",
+    "MIN_TIME_NS",
     "Hundredths",
     "Reader",
     "cents_to_decimal",
+    "check_stored",
     "format_hundredths",
     "format_time_ns",
     "parse_hundredths",
@@ -43,11 +54,21 @@ CERTIFICATE_NUMBER: Final = re.compile(r"([A-Z]{2})-[A-Z0-9-]{1,30}")
 CURRENCIES: Final = frozenset({"USD"})
 COUNTRIES: Final = frozenset(iso3166.countries_by_alpha2) | {"EU"}
 MAX_STONES: Final = 10**9
+MAX_CARATS: Final = 10**10
+"""The largest carat weight, in hundredths: 100,000,000.00 ct."""
+MAX_MONEY: Final = 10**14
+"""The largest amount of money, in cents: 1,000,000,000,000.00 USD."""
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+MIN_TIME_NS: Final = 0
+"""1970-01-01T00:00:00Z, the earliest time an event may carry."""
+MAX_TIME_NS: Final = (datetime(2200, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1) * 1000
+"""2200-01-01T00:00:00Z: every time is before it (so within a signed 64-bit count of nanoseconds)."""
 
 
-def parse_hundredths(text: str, field: str, *, allow_zero: bool = False) -> Hundredths:
-    """Parse a decimal string with at most two places into hundredths."""
+def parse_hundredths(
+    text: str, field: str, *, allow_zero: bool = False, maximum: int = MAX_CARATS
+) -> Hundredths:
+    """Parse a decimal string with at most two places into hundredths, at most ``maximum``."""
     if not DECIMAL_2.fullmatch(text):
         raise InputError(
             f'{field} must be a decimal string with at most 2 decimal places, like "12.34"; got {text!r}',
@@ -57,7 +78,23 @@ def parse_hundredths(text: str, field: str, *, allow_zero: bool = False) -> Hund
     value = int(whole) * 100 + int((frac + "00")[:2])
     if value == 0 and not allow_zero:
         raise InputError(f"{field} must be positive; got {text!r}", field=field)
+    if value > maximum:
+        raise InputError(
+            f"{field} must be at most {format_hundredths(maximum)}; got {text!r}",
+            code="value.out_of_range",
+            field=field,
+        )
     return value
+
+
+def check_stored(value: int | None, maximum: int, field: str) -> None:
+    """Refuse a quantity the rules computed (a merge's sum) beyond the bound of its parsed form."""
+    if value is not None and not 0 <= value <= maximum:
+        raise RuleError(
+            f"{field} would be {value}, beyond the bound of {maximum} (docs/limits.md)",
+            code="value.out_of_range",
+            field=field,
+        )
 
 
 def format_hundredths(value: Hundredths) -> str:
@@ -85,7 +122,14 @@ def parse_time(text: str, field: str) -> int:
         raise InputError(f"{field} is not a real calendar time: {text!r}", field=field) from exc
     fraction = (match.group(2) or ".")[1:]
     seconds = (moment - _EPOCH) // _ONE_SECOND
-    return seconds * 1_000_000_000 + int((fraction + "000000000")[:9])
+    value = seconds * 1_000_000_000 + int((fraction + "000000000")[:9])
+    if not MIN_TIME_NS <= value < MAX_TIME_NS:
+        raise InputError(
+            f"{field} must be from 1970-01-01T00:00:00Z and before 2200-01-01T00:00:00Z; got {text!r}",
+            code="time.out_of_range",
+            field=field,
+        )
+    return value
 
 
 def format_time_ns(value: int) -> str:
@@ -207,7 +251,7 @@ class Reader:
         amount = obj.raw("amount")
         if not isinstance(amount, str):
             raise InputError(f"{obj.where('amount')} must be a decimal string", field=obj.where("amount"))
-        cents = parse_hundredths(amount, obj.where("amount"), allow_zero=True)
+        cents = parse_hundredths(amount, obj.where("amount"), allow_zero=True, maximum=MAX_MONEY)
         currency = obj.req_string("currency")
         if currency not in CURRENCIES:
             raise InputError(

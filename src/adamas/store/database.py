@@ -11,13 +11,14 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from adamas.errors import InputError, StorageError
+from adamas.errors import InputError, NotFoundError, StorageError
 from adamas.model.values import parse_time
 from adamas.store.schema import (
     LOG_TABLES,
@@ -32,10 +33,15 @@ from adamas.store.schema import (
 from adamas.store.tree import backfill
 
 __all__ = [
+    "ANALYZE_AFTER",
     "HEAD",
     "WRITE_OPTION",
+    "analyze",
     "begin_write",
+    "check_readable",
     "is_initialized",
+    "is_read_only",
+    "meta_int",
     "migrate",
     "normalize_url",
     "open_engine",
@@ -49,6 +55,32 @@ WRITE_OPTION: Final = "adamas_write"
 """Execution option that marks a connection whose transactions write (SQLite: ``BEGIN IMMEDIATE``)."""
 
 
+ANALYZE_AFTER: Final = 50_000
+"""Events written by one process since its last ``analyze`` after which a batch refreshes the statistics."""
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh the planner's statistics after bulk work (a large ingest, a rebuild, a restore).
+
+    PostgreSQL plans from ``pg_statistic``; without fresh statistics on a table that grew from nothing the
+    measured lot history was 4x slower and a big trace 2x (issue 14). Autovacuum catches up on its own
+    schedule (docs/operations.md); this makes the bulk writer do it at once. SQLite: ``PRAGMA optimize``,
+    which analyzes only the tables whose statistics it finds stale. Never on a read-only database.
+    """
+    if is_read_only(engine):
+        return
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                # On its own, outside any write transaction: it takes no lock that blocks the sequencer.
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            else:
+                conn.exec_driver_sql("PRAGMA optimize")
+                conn.commit()
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot analyze the database: {exc.__class__.__name__}: {exc}") from exc
+
+
 def _add_the_log(conn: Connection) -> None:
     """Version 1 -> 2: the Merkle tree and checkpoint tables, and the tree of the events already stored.
 
@@ -58,7 +90,7 @@ def _add_the_log(conn: Connection) -> None:
     for table in LOG_TABLES:
         table.create(conn, checkfirst=True)
     size = backfill(conn)
-    head = int(conn.execute(select(meta.c.value).where(meta.c.name == HEAD)).scalar_one())
+    head = meta_int(conn.execute(select(meta.c.value).where(meta.c.name == HEAD)).scalar(), HEAD)
     if head != size:
         raise StorageError(
             f"the ledger's head says {head} events, the stored events number {size}",
@@ -115,6 +147,17 @@ MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {
 }
 
 
+def meta_int(value: str | None, name: str) -> int:
+    """The number an ``adamas_meta`` row holds; a corrupted row is a ``StorageError``, not a traceback."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise StorageError(
+            f"the ledger's {name} row is missing or corrupted ({value!r})",
+            code="storage.corrupt_meta",
+            field=name,
+        )
+    return int(value)
+
+
 def normalize_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs by naming the psycopg 3 driver; check the URL's form."""
     if url.startswith(("postgres://", "postgresql://")):
@@ -132,9 +175,41 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for ``url`` with the per-backend settings this module describes."""
+def open_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url`` with the per-backend settings this module describes.
+
+    ``read_only``: a SQLite file that does not exist is not found (``ledger.not_found``) rather than
+    created, so that a command that only reads never leaves a database behind.
+    """
     url = normalize_url(url)
+    try:
+        engine = _create(url)
+    except (ArgumentError, ImportError) as exc:  # an unknown or uninstalled driver
+        raise InputError(
+            f"cannot use the database driver of {url!r}: {exc}", code="storage.bad_url", field="db"
+        ) from exc
+    if read_only:
+        try:
+            _exists(url)
+        except NotFoundError:
+            engine.dispose()
+            raise
+    return engine
+
+
+def _exists(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or Path(database).exists():
+        return
+    raise NotFoundError(
+        f"no Adamas ledger at {url}; create one with `adamas init`", code="ledger.not_found", field="db"
+    )
+
+
+def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
 
@@ -189,8 +264,66 @@ def _create_missing_indexes(conn: Connection) -> None:
                 index.create(conn)
 
 
+def is_read_only(engine: Engine) -> bool:
+    """True when the database refuses writes: a PostgreSQL hot standby (``pg_is_in_recovery()``) or a
+    session whose transactions are read-only (``default_transaction_read_only``). SQLite: never."""
+    if engine.dialect.name != "postgresql":
+        return False
+    try:
+        with engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')"
+            ).one()
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot reach the database: {exc.__class__.__name__}: {exc}") from exc
+    return bool(row[0]) or row[1] == "on"
+
+
+def check_readable(engine: Engine) -> None:
+    """Refuse a read-only database whose schema is not this Adamas's (it cannot be migrated from here).
+
+    A replica is migrated through its primary: open the primary with this Adamas once, and the standby
+    follows."""
+    try:
+        version = int(read_meta(engine).get("schema_version", "0"))
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot read the database: {exc.__class__.__name__}: {exc}") from exc
+    if version > SCHEMA_VERSION:
+        raise StorageError(
+            f"this database has schema version {version}; this Adamas knows up to {SCHEMA_VERSION}. "
+            "Upgrade Adamas.",
+            code="storage.schema_too_new",
+        )
+    if version < SCHEMA_VERSION:
+        raise StorageError(
+            f"this read-only database has schema version {version}, older than this Adamas's "
+            f"{SCHEMA_VERSION}, and cannot be migrated here; open its primary with this Adamas first",
+            code="storage.read_only_schema_old",
+            expected=SCHEMA_VERSION,
+            actual=version,
+        )
+
+
+def _complete(engine: Engine) -> bool:
+    """True when every table and index of this Adamas's schema is present (read without a write lock)."""
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        tables = set(inspector.get_table_names())
+        if any(table.name not in tables for table in metadata.sorted_tables):
+            return False
+        present = {
+            index["name"] for table in metadata.sorted_tables for index in inspector.get_indexes(table.name)
+        }
+    return all(index.name in present for table in metadata.sorted_tables for index in table.indexes)
+
+
 def migrate(engine: Engine) -> None:
-    """Create the schema in an empty database, or bring an older one up to ``SCHEMA_VERSION``."""
+    """Create the schema in an empty database, or bring an older one up to ``SCHEMA_VERSION``.
+
+    A read-only database (a hot standby) is never written: it is only checked (``check_readable``)."""
+    if is_read_only(engine):
+        check_readable(engine)
+        return
     try:
         if not is_initialized(engine):
             with begin_write(engine) as conn:
@@ -200,13 +333,15 @@ def migrate(engine: Engine) -> None:
                     [{"name": "schema_version", "value": str(SCHEMA_VERSION)}, {"name": HEAD, "value": "0"}],
                 )
             return
-        version = int(read_meta(engine).get("schema_version", "0"))
+        version = meta_int(read_meta(engine).get("schema_version", "0"), "schema_version")
         if version > SCHEMA_VERSION:
             raise StorageError(
                 f"this database has schema version {version}; this Adamas knows up to {SCHEMA_VERSION}. "
                 "Upgrade Adamas.",
                 code="storage.schema_too_new",
             )
+        if version == SCHEMA_VERSION and _complete(engine):
+            return  # nothing to write: no write lock taken (an open never waits for the sequencer)
         with begin_write(engine) as conn:
             for step in range(version, SCHEMA_VERSION):
                 MIGRATIONS[step](conn)

@@ -124,7 +124,8 @@ lot_edges = Table(
     metadata,
     Column("parent", String(ID), primary_key=True),
     Column("child", String(ID), primary_key=True),
-    Index("ix_lot_edges_child", "child"),
+    # Backward traces read (child -> parent) from the index alone (a covering index).
+    Index("ix_lot_edges_child_parent", "child", "parent"),
 )
 
 lot_events = Table(

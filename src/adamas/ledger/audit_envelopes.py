@@ -1,0 +1,86 @@
+"""The audit's envelope check: each entry is a canonical Adamas envelope whose Ed25519 signature verifies
+under a key that an earlier entry of the same log registered (leaf 0 being the genesis, which brings the
+administrator's keys). Nothing but the log is trusted; the rules themselves are the replay's
+(``adamas.ledger.replay``).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+from adamas.errors import AdamasError
+from adamas.ledger.audit_faults import Faults
+from adamas.ledger.verify import verify_raw
+from adamas.model.events import Envelope, parse_envelope
+
+__all__ = ["EnvelopeCheck", "OnEnvelope"]
+
+OnEnvelope = Callable[[int, Envelope], None]
+"""``on_envelope(leaf, envelope)``: an entry that passed the check, in leaf order (the replay's feed)."""
+
+
+class EnvelopeCheck:
+    """Checks that each entry is a canonical Adamas envelope signed by a key the log registered earlier."""
+
+    def __init__(self, faults: Faults, on_envelope: OnEnvelope | None = None) -> None:
+        self.faults = faults
+        self.keys: dict[str, tuple[str, bytes]] = {}
+        self.verified = 0
+        self.on_envelope = on_envelope
+
+    def check(self, index: int, entry: bytes) -> None:
+        """Check leaf ``index``; hand every entry that is an envelope on to ``on_envelope``."""
+        try:
+            envelope = parse_envelope(entry)
+        except AdamasError as exc:
+            self.faults.add(
+                "audit.envelope",
+                f"leaf {index} is not an Adamas envelope: {exc.code}: {exc.message}",
+                leaf=index,
+            )
+            return
+        if envelope.leaf != entry:
+            self.faults.add(
+                "audit.envelope", f"leaf {index} is not its envelope's canonical form", leaf=index
+            )
+            return
+        self._signed(index, envelope)
+        if self.on_envelope is not None:
+            self.on_envelope(index, envelope)
+
+    def _signed(self, index: int, envelope: Envelope) -> None:
+        event = envelope.event
+        keys = self.keys
+        if event.type == "genesis":
+            admin = event.fields["administrator"]
+            keys = {k.id: (admin.id, k.public_key) for k in admin.keys}
+            if index != 0:
+                self.faults.add("audit.envelope", f"leaf {index} is a second genesis event", leaf=index)
+                return
+        elif index == 0:
+            self.faults.add("audit.envelope", "leaf 0 is not the genesis event", leaf=index)
+        owner = keys.get(event.key)
+        if owner is None or owner[0] != event.actor:
+            self.faults.add(
+                "audit.unknown_key",
+                f"leaf {index} is signed with key {event.key}, which no earlier leaf registered for "
+                f"{event.actor}",
+                leaf=index,
+            )
+            return
+        if not verify_raw(owner[1], envelope.body_bytes, base64.b64decode(envelope.sig)):
+            self.faults.add(
+                "audit.signature",
+                f"leaf {index}: the signature does not verify under key {event.key}",
+                leaf=index,
+            )
+            return
+        self.verified += 1
+        fields = event.fields
+        if event.type in ("genesis", "participant.register"):
+            spec = fields["administrator" if event.type == "genesis" else "participant"]
+            for key in spec.keys:
+                self.keys[key.id] = (spec.id, key.public_key)
+        elif event.type == "key.add":
+            self.keys[fields["new_key"].id] = (fields["participant"], fields["new_key"].public_key)
