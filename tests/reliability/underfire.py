@@ -56,6 +56,12 @@ WITNESS_NAME = "witness.example.org/fire"
 ORIGIN = "fire.example.org/log"
 
 
+def real_clock_env() -> dict[str, str]:
+    """The environment for the processes under fire: the real clock (the suite pins ``ADAMAS_NOW`` for its
+    scripted worlds; these clients sign at the present time, as real ones do)."""
+    return {k: v for k, v in os.environ.items() if k != "ADAMAS_NOW"}
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now (loopback)."""
     with socket.socket() as s:
@@ -84,7 +90,7 @@ def init_ledger(url: str, clients: int) -> str:
     for n in range(clients):
         w.register(bw, client_id(n), "BW", ["mine_operator", "exporter", "trader"])
         w.site(bw, f"{client_id(n)}-mine", "mine", "BW", client_id(n))
-    with Ledger.open(url, create=True, origin=ORIGIN) as ledger:
+    with Ledger.open(url, create=True, origin=ORIGIN, clock=time.time_ns) as ledger:
         outcomes = ledger.submit(w.events)
         assert all(o.status == "accepted" for o in outcomes), [o.to_json() for o in outcomes if not o.ok]
         return ledger.vkey
@@ -117,11 +123,17 @@ class Server:
         command += ["--workers", str(self.workers), *self.extra]
         if self.log_path is None:
             self.process = subprocess.Popen(
-                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+                command,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                env=real_clock_env(),
             )
         else:
             with self.log_path.open("ab") as sink:
-                self.process = subprocess.Popen(command, stdout=sink, stderr=sink, start_new_session=True)
+                self.process = subprocess.Popen(
+                    command, stdout=sink, stderr=sink, start_new_session=True, env=real_clock_env()
+                )
         wait_until_up(self.url + "/healthz", self.process, timeout)
         took = time.perf_counter() - began
         self.restarts.append(took)
@@ -182,7 +194,9 @@ def witness(tmp: Path, log_vkey: str) -> Iterator[tuple[str, str, Path]]:
     state = tmp / "witness-state.db"
     command = [ADAMAS, "witness", "serve", "--key", str(key), "--name", WITNESS_NAME]
     command += ["--state", str(state), "--port", str(port), "--log", f"{ORIGIN}={tmp / 'log.vkey'}"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=real_clock_env()
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_up(url + "/", process, 60)
@@ -194,7 +208,9 @@ def witness(tmp: Path, log_vkey: str) -> Iterator[tuple[str, str, Path]]:
 
 def adamas(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run the adamas CLI; with ``check``, fail on a non-zero exit showing its output."""
-    done = subprocess.run([ADAMAS, *args], check=False, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [ADAMAS, *args], check=False, capture_output=True, text=True, timeout=600, env=real_clock_env()
+    )
     if check:
         assert done.returncode == 0, f"adamas {' '.join(args)}: {done.stdout}\n{done.stderr}"
     return done
