@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SOURCES := src tests benchmarks scripts
 
+.PHONY: bench-soak bench-races bench-fuzz
 .PHONY: demo test lint bench bench-ingest bench-log bench-http bench-detection bench-simulate install clean \
 	bench-trace bench-startup bench-sequencer bench-tiles
 
@@ -65,3 +66,14 @@ bench-simulate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Reliability under fire (issue 15; minutes each, not part of `make bench`): SIGKILL soak, races, fuzzing.
+bench-soak: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/soak.py
+
+bench-races: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/races.py
+
+bench-fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet atheris || true
+	$(BIN)/python benchmarks/fuzz.py

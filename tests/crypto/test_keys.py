@@ -132,9 +132,37 @@ def test_key_file_that_is_not_an_unencrypted_ed25519_key_is_refused(
 ) -> None:
     path = tmp_path / "key.pem"
     path.write_bytes(make())
+    path.chmod(0o600)
     with pytest.raises(InputError) as caught:
         load_private_key(path)
     assert caught.value.code == "key.invalid"
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [0o640, 0o604, 0o644, 0o660, 0o606, 0o666, 0o610, 0o601, 0o700 | 0o007, 0o620],
+    ids=lambda m: f"{m:04o}",
+)
+def test_key_file_open_to_group_or_others_is_refused(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "signer.pem"
+    save_private_key(path, KeyPair.from_seed(SEED))
+    path.chmod(mode)
+    with pytest.raises(InputError) as caught:
+        load_private_key(path)
+    assert caught.value.code == "key.insecure_permissions"
+    assert caught.value.field == "path"
+    assert str(path) in caught.value.message
+    assert f"{mode:04o}" in caught.value.message
+    assert base64.b64encode(SEED).decode() not in str(caught.value.to_dict())
+    assert stat.S_IMODE(path.stat().st_mode) == mode  # reported, never silently changed
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400], ids=lambda m: f"{m:04o}")
+def test_key_file_readable_by_owner_only_loads(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "signer.pem"
+    save_private_key(path, KeyPair.from_seed(SEED))
+    path.chmod(mode)
+    assert load_private_key(path).seed == SEED
 
 
 def test_missing_key_file_is_unreadable(tmp_path: Path) -> None:

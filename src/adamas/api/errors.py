@@ -11,6 +11,7 @@ message}`` per refused envelope. HTTP statuses exist only here, mapped from the 
     NotFoundError         404
     ConflictError         409
     StorageError          503   the database is unreachable or failing; nothing the client can fix
+    (SQLAlchemy's OperationalError / InterfaceError: 503 ``storage.unavailable``, the database went away)
     AdamasError (other)   500
 
 FastAPI's request validation (a bad query or path parameter) is a 400 ``request.invalid`` naming the
@@ -28,6 +29,7 @@ from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -194,6 +196,19 @@ async def _on_http_error(_request: Request, exc: Exception) -> Response:
     return problem_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 
 
+async def _on_storage_failure(request: Request, exc: Exception) -> Response:
+    # The database went away under a request (PostgreSQL restarted, a connection cut): the transaction
+    # rolled back, nothing was written, and the same request succeeds once the database is back.
+    log.warning("storage unavailable answering %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        503,
+        "storage.unavailable",
+        "the database is unavailable; nothing was written, retry later",
+        title="Storage unavailable",
+        headers={"retry-after": "1"},
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error answering %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(500, "internal", "the service failed to answer this request")
@@ -204,4 +219,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AdamasError, _on_adamas_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(OperationalError, _on_storage_failure)
+    app.add_exception_handler(InterfaceError, _on_storage_failure)
     app.add_exception_handler(Exception, _on_unexpected)

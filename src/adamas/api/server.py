@@ -15,7 +15,21 @@ from fastapi import FastAPI
 from adamas.api.app import create_app
 from adamas.api.settings import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, Settings
 
-__all__ = ["app_from_env", "serve"]
+__all__ = ["CONNECTION_LIMITS", "app_from_env", "serve"]
+
+# uvicorn's protections against slow and abusive clients (docs/operations.md, "Limits"): past
+# ``limit_concurrency`` open connections and requests a worker answers 503 at once instead of queueing
+# without bound; an idle keep-alive connection is closed after ``timeout_keep_alive`` seconds; a request
+# line plus headers over ``h11_max_incomplete_event_size`` bytes is refused (400) before it is parsed; the
+# kernel queues at most ``backlog`` connections not yet accepted. The parser is h11, not httptools: httptools
+# takes headers of any size (a 4 MB header was read whole), h11 stops at the limit.
+CONNECTION_LIMITS: dict[str, int | str] = {
+    "http": "h11",
+    "limit_concurrency": 1000,
+    "timeout_keep_alive": 5,
+    "h11_max_incomplete_event_size": 16 * 1024,
+    "backlog": 2048,
+}
 
 
 def app_from_env() -> FastAPI:
@@ -41,10 +55,12 @@ def serve(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_batch: int = DEFAULT_MAX_BATCH,
     access_log: bool = True,
+    limits: dict[str, int | str] | None = None,
 ) -> None:
-    """Serve the ledger at ``db`` over HTTP until interrupted."""
+    """Serve the ledger at ``db`` over HTTP until interrupted (``limits``: overrides of CONNECTION_LIMITS)."""
     settings = Settings(db, read_db, cors_origin, max_body_bytes, max_batch)
     options = {"host": host, "port": port, "access_log": access_log, "log_level": "info"}
+    options.update({**CONNECTION_LIMITS, **(limits or {})})
     if workers > 1:
         os.environ.update(settings.to_env())
         uvicorn.run("adamas.api.server:app_from_env", factory=True, workers=workers, **options)  # type: ignore[arg-type]

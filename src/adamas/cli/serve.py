@@ -31,6 +31,12 @@ def serve(  # noqa: PLR0917 - one parameter per option, as Typer reads them
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body.")] = 8 * 1024 * 1024,
     max_batch: Annotated[int, typer.Option(help="Most envelopes in one batch.")] = 10_000,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    limit_concurrency: Annotated[
+        int, typer.Option(help="Open connections a worker serves; past it, 503 at once.")
+    ] = 1000,
+    timeout_keep_alive: Annotated[
+        int, typer.Option(help="Seconds an idle keep-alive connection stays open.")
+    ] = 5,
 ) -> None:
     """Serve the ledger over HTTP: capture and query API, and the log as C2SP tlog-tiles under /log/."""
     from adamas.api import serve as run
@@ -48,6 +54,7 @@ def serve(  # noqa: PLR0917 - one parameter per option, as Typer reads them
             max_body_bytes=max_body_bytes,
             max_batch=max_batch,
             access_log=access_log,
+            limits={"limit_concurrency": limit_concurrency, "timeout_keep_alive": timeout_keep_alive},
         )
     except AdamasError as exc:
         fail(exc)

@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,9 +137,23 @@ def save_private_key(path: Path, key: KeyPair) -> None:
 
 
 def load_private_key(path: Path) -> KeyPair:
-    """Read a PKCS#8 PEM Ed25519 private key."""
+    """Read a PKCS#8 PEM Ed25519 private key; refuse a file that its group or others may read or write.
+
+    Like ssh refusing an unprotected identity file: a key others could read may already be someone else's,
+    so it is refused before a byte of it is read (``key.insecure_permissions``); ``chmod 600`` mends it.
+    """
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if stat.S_ISREG(mode) and mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise InputError(
+                    f"key file {path} is accessible by group or others (mode {stat.S_IMODE(mode):04o}); "
+                    f"a private key must be readable by its owner only: chmod 600 {path}",
+                    code="key.insecure_permissions",
+                    field="path",
+                    path=str(path),
+                )
+            data = handle.read()
     except OSError as exc:
         raise InputError(f"cannot read key file {path}: {exc.strerror}", code="key.unreadable") from exc
     try:

@@ -331,7 +331,8 @@ def _participant(r: Reader, *, genesis: bool) -> ParticipantSpec:
     else:
         country = p.country("country")
         raw_roles = p.array("roles", max_len=len(ROLES))
-        bad = [x for x in raw_roles if x not in ROLES or x == "administrator"]
+        # Roles are strings: a list or an object among them is refused, never hashed (found by fuzzing).
+        bad = [x for x in raw_roles if not isinstance(x, str) or x not in ROLES or x == "administrator"]
         if bad:
             raise InputError(
                 f"{p.where('roles')} holds {bad[0]!r}, which is not a role one can register",
