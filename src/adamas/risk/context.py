@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, select
 
 from adamas.data import kp_data
-from adamas.model.values import parse_hundredths
+from adamas.model.values import MAX_MONEY, parse_hundredths
 from adamas.store import schema
 
 __all__ = ["CompromisedEvent", "Context", "kp_published", "load_context"]
@@ -96,7 +96,12 @@ def kp_published() -> dict[tuple[str, int], tuple[int, int | None]]:
         code = iso2.get(row["iso3"])
         if not code or not row["volume_carats"] or "do not add" in row["note"]:
             continue
-        carats = parse_hundredths(row["volume_carats"], "volume_carats", allow_zero=True)
-        value = parse_hundredths(row["value_usd"], "value_usd", allow_zero=True) if row["value_usd"] else None
+        # Published national figures, not event values: a country's year is bounded like money, not like a lot.
+        carats = parse_hundredths(row["volume_carats"], "volume_carats", allow_zero=True, maximum=MAX_MONEY)
+        value = (
+            parse_hundredths(row["value_usd"], "value_usd", allow_zero=True, maximum=MAX_MONEY)
+            if row["value_usd"]
+            else None
+        )
         out[(code, int(row["year"]))] = (carats, value)
     return out

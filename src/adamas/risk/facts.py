@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from adamas.model.values import parse_hundredths, parse_time
+from adamas.model.values import MAX_MONEY, parse_hundredths, parse_time
 from adamas.store import schema
 from adamas.store.rows import chunks
 
@@ -281,7 +281,8 @@ def _lot_ids(bodies: Iterable[dict[str, Any]]) -> set[str]:
 
 
 def _h(text: str) -> int:
-    return parse_hundredths(text, "carats", allow_zero=True)
+    # Carats and money of bodies the ingest already bounded; money's bound is the larger of the two.
+    return parse_hundredths(text, "carats", allow_zero=True, maximum=MAX_MONEY)
 
 
 def _money(value: Any) -> int | None:
