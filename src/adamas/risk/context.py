@@ -96,7 +96,7 @@ def kp_published() -> dict[tuple[str, int], tuple[int, int | None]]:
         code = iso2.get(row["iso3"])
         if not code or not row["volume_carats"] or "do not add" in row["note"]:
             continue
-        # Published national figures, not event values: a country's year is bounded like money, not like a lot.
+        # Published national figures, not event values: a country's year is bounded like money, not a lot.
         carats = parse_hundredths(row["volume_carats"], "volume_carats", allow_zero=True, maximum=MAX_MONEY)
         value = (
             parse_hundredths(row["value_usd"], "value_usd", allow_zero=True, maximum=MAX_MONEY)
