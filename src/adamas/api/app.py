@@ -28,6 +28,7 @@ from adamas.api.routes import certificates, events, evidence, health, lots, part
 from adamas.api.routes import log as log_routes
 from adamas.api.settings import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, Settings
 from adamas.ledger import Ledger
+from adamas.web import mount as mount_pages
 
 __all__ = ["ROUTERS", "create_app"]
 
@@ -95,4 +96,5 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(access_policy)])
+    mount_pages(app)  # the web pages (adamas.web), their JSON twins and /static
     return app
