@@ -37,14 +37,22 @@ def _ring(arcs: list[list[tuple[float, float]]], indexes: list[int]) -> str:
     for i in indexes:
         arc = arcs[i] if i >= 0 else arcs[~i][::-1]
         points.extend(arc if not points else arc[1:])
+    out = ""
     coords: list[str] = []
-    last = None
+    last: tuple[float, float] | None = None
     for lon, lat in points:
-        xy = f"{lon + 180:.1f} {90 - lat:.1f}"
-        if xy != last:
-            coords.append(xy)
-            last = xy
-    return "M" + "L".join(coords) + "Z" if len(coords) > 2 else ""
+        x, y = round(lon + 180, 1), round(90 - lat, 1)
+        if last is not None and abs(x - last[0]) > 180:
+            # A ring crossing the antimeridian (Fiji, Russia, Antarctica): lift the pen rather than draw a
+            # line across the whole map.
+            out += "M" + "L".join(coords) if len(coords) > 1 else ""
+            coords = []
+        if (x, y) != last:
+            coords.append(f"{x:g} {y:g}")
+            last = (x, y)
+    if len(coords) > 2:
+        out += "M" + "L".join(coords) + ("Z" if not out else "")
+    return out
 
 
 def build(source: Path, out_dir: Path) -> None:

@@ -33,21 +33,26 @@ def _bundle(ledger: Ledger, subject: dict[str, str], event_ids: Iterable[str]) -
     wanted = list(dict.fromkeys(event_ids))[:MAX_EVENTS]
     stored: dict[str, StoredEvent] = {e: ledger.event(e) for e in wanted}
     keys: dict[str, dict[str, Any]] = {}
-    for actor in sorted({e.actor for e in stored.values()}):
-        try:
-            participant = ledger.participant(actor)
-        except NotFoundError:
-            continue
-        registered = participant.registered_by
-        if registered is not None and registered.id not in stored:
-            stored[registered.id] = ledger.event(registered.id)
-        for key in participant.keys:
-            keys[key.id] = {
-                "id": key.id,
-                "participant": actor,
-                "public_key": key.public_key,
-                "registered_by": None if registered is None else registered.id,
-            }
+    # The signers' keys, the events that registered them, and so on up to the genesis (whose signer
+    # registered itself): every key the browser uses was itself logged.
+    seen: set[str] = set()
+    while todo := sorted({e.actor for e in stored.values()} - seen):
+        for actor in todo:
+            seen.add(actor)
+            try:
+                participant = ledger.participant(actor)
+            except NotFoundError:
+                continue
+            registered = participant.registered_by
+            if registered is not None and registered.id not in stored:
+                stored[registered.id] = ledger.event(registered.id)
+            for key in participant.keys:
+                keys[key.id] = {
+                    "id": key.id,
+                    "participant": actor,
+                    "public_key": key.public_key,
+                    "registered_by": None if registered is None else registered.id,
+                }
     provable = sorted((e for e in stored.values() if e.index < size), key=lambda e: e.index)
     return {
         "subject": subject,

@@ -21,7 +21,30 @@ from adamas.risk.stats import statistics
 from adamas.web import reads
 from adamas.web.bundle import checkpoint_size
 
-__all__ = ["SEVERITIES", "country", "monitor", "overview", "passport"]
+__all__ = ["SEVERITIES", "activity_groups", "country", "monitor", "overview", "passport"]
+
+# The home page's chart groups event types, so that its colours stay few.
+_GROUPS: Final = (
+    ("lot.", "lots"),
+    ("certificate.", "certificates"),
+    ("participant.", "participants and keys"),
+    ("key.", "participants and keys"),
+    ("site.", "sites"),
+    ("attest", "attestations and corrections"),
+    ("correct", "attestations and corrections"),
+)
+
+
+def activity_groups(types: dict[str, list[int]]) -> dict[str, list[float]]:
+    """Counts per event type folded into a few groups (lots, certificates, participants, ...)."""
+    out: dict[str, list[float]] = {}
+    for kind, counts in types.items():
+        group = next((g for prefix, g in _GROUPS if kind.startswith(prefix)), "administration")
+        row = out.setdefault(group, [0.0] * len(counts))
+        for i, n in enumerate(counts):
+            row[i] += n
+    return dict(sorted(out.items()))
+
 
 SEVERITIES: Final = ("low", "medium", "high")
 FLAG_STATUSES: Final = ("open", "acknowledged", "dismissed")
@@ -48,12 +71,18 @@ def log_state(ledger: Ledger) -> dict[str, Any]:
 
 def overview(ledger: Ledger) -> dict[str, Any]:
     """Home: the log at a glance, events by type per month, open flags by detector."""
-    months = reads.activity(ledger)
+    days = reads.activity(ledger)
+    # By day over a short log, by month over a long one.
+    months: dict[str, Counter[str]] = days
+    if len({d[:7] for d in days}) >= 3:
+        months = {}
+        for day, counts in days.items():
+            months.setdefault(day[:7], Counter()).update(counts)
     types = sorted({t for counts in months.values() for t in counts})
     open_flags = Counter(f.detector for f in flags(ledger, open_only=True))
     return {
         "log": log_state(ledger),
-        "activity": {"months": list(months), "types": {t: [months[m][t] for m in months] for t in types}},
+        "activity": {"periods": list(months), "types": {t: [months[m][t] for m in months] for t in types}},
         "open_flags": {d: open_flags[d] for d in DETECTORS if open_flags[d]},
     }
 

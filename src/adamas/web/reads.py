@@ -64,7 +64,7 @@ def sites(ledger: Ledger, ids: Iterable[str] = (), *, country: str | None = None
 
 
 def activity(ledger: Ledger) -> dict[str, Counter[str]]:
-    """Events per month (``YYYY-MM``) and type over the whole log."""
+    """Events per day (``YYYY-MM-DD``) and type over the whole log."""
     table = schema.events
     out: dict[str, Counter[str]] = {}
     with ledger.read_engine.connect() as conn:
@@ -74,7 +74,7 @@ def activity(ledger: Ledger) -> dict[str, Counter[str]]:
             )
         )
         for kind, seconds, count in rows:
-            month = datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m")
+            month = datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%d")
             out.setdefault(month, Counter())[kind] += int(count)
     return dict(sorted(out.items()))
 

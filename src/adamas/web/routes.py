@@ -62,7 +62,10 @@ def _blank(value: str | None) -> str | None:
 def home(request: Request, ledger: LedgerDep) -> Response:
     """The ledger at a glance and a search box."""
     data = context.overview(ledger)
-    chart = bar_chart("Events per month, by type", data["activity"]["months"], data["activity"]["types"])
+    activity = data["activity"]
+    chart = bar_chart(
+        "Events logged, by kind", activity["periods"], context.activity_groups(activity["types"])
+    )
     return _page(request, "home.html", data=data, chart=chart, twin="/v1/overview")
 
 

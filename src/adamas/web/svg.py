@@ -82,7 +82,7 @@ def lineage_graph(trace: Trace) -> Markup:
             f'<text x="{x + 8}" y="{y + 40}" class="node-detail">{escape(detail)}</text></a>'
         )
     return Markup(
-        f'<svg class="lineage" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'<svg class="lineage" viewBox="0 0 {width} {height}" width="{width}" role="img" '
         f'aria-label="Lineage of {escape(trace.lot)}: {len(place)} lots">{"".join(parts)}</svg>'
     )
 
@@ -91,18 +91,19 @@ def bar_chart(
     title: str, periods: Sequence[str], series: Mapping[str, Sequence[float]], *, unit: str = ""
 ) -> Markup:
     """Stacked bars, one per period, one colour per series, with a legend and the largest total marked."""
-    width, height, left, bottom, top = 640, 240, 56, 36, 12
+    width, height, left, bottom, top = 420, 210, 44, 30, 10
     totals = [sum(values[i] for values in series.values()) for i in range(len(periods))]
     peak = max(totals, default=0) or 1
     plot_w, plot_h = width - left - 8, height - bottom - top
     step = plot_w / max(len(periods), 1)
-    bar = max(step * 0.7, 1)
+    bar = min(max(step * 0.7, 1), 48)
     parts = [
         f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}"/>',
-        f'<text class="tick" x="{left - 6}" y="{top + 8}" text-anchor="end">{escape(_short(peak))}</text>',
+        f'<text class="tick" x="{left - 6}" y="{top + 8}" text-anchor="end">'
+        f"{escape(_short(peak)) if any(totals) else ''}</text>",
         f'<text class="tick" x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>',
     ]
-    label_every = max(1, len(periods) // 8)
+    label_every = max(1, -(-len(periods) // 5))
     for i, period in enumerate(periods):
         x = left + i * step + (step - bar) / 2
         y: float = top + plot_h
@@ -173,7 +174,7 @@ def origin_map(
     dots = []
     for s in placed:
         assert s.lat is not None and s.lon is not None
-        r = 0.6 + 1.6 * float(carats.get(s.id, Decimal(0)) / biggest) ** 0.5
+        r = 0.35 + 0.9 * float(carats.get(s.id, Decimal(0)) / biggest) ** 0.5
         r *= w / 60
         dots.append(
             f'<circle class="site" cx="{s.lon + 180:.2f}" cy="{90 - s.lat:.2f}" r="{r:.2f}">'

@@ -71,8 +71,9 @@ async function ed25519Verify(publicKey, signature, message) {
 
 // C2SP signed-note keys: name+hash+base64(type || key), hash = SHA-256(name || "\n" || type || key)[:4].
 async function parseVkey(vkey, type) {
-  const [name, id, data] = vkey.split("+");
-  const raw = b64(data);
+  // The name holds no "+" but the base64 key may: split on the first two only.
+  const first = vkey.indexOf("+");
+  const name = vkey.slice(0, first), id = vkey.slice(first + 1, first + 9), raw = b64(vkey.slice(first + 10));
   if (raw[0] !== type || raw.length !== 33) throw new CheckFailed("not a type " + type + " Ed25519 key: " + vkey);
   const hash = (await sha256(concat(enc.encode(name + "\n"), raw))).slice(0, 4);
   if (hex(hash) !== id) throw new CheckFailed("the key hash of " + name + " is not " + id);
@@ -134,7 +135,7 @@ async function run(main, button) {
     current.textContent = "✓ " + label + (detail ? " — " + detail : "");
   };
   try {
-    const logKey = await parseVkey(document.getElementById("log-key").textContent.trim(), 0x01);
+    const printedKey = document.getElementById("log-key").textContent.trim();
     const response = await fetch(main.getAttribute("data-bundle"), { headers: { Accept: "application/json" } });
     if (!response.ok) throw new CheckFailed("the server answered " + response.status);
     const bundle = await response.json();
@@ -142,12 +143,13 @@ async function run(main, button) {
     const [origin, sizeText, rootText] = note.text.split("\n");
     const size = Number(sizeText);
     const root = b64(rootText);
-    await check("Checkpoint signed by the log key " + logKey.name, async () => {
+    await check("Checkpoint signed by the log key printed on this page", async () => {
+      const logKey = await parseVkey(printedKey, 0x01);
       const sig = note.sigs.find((s) => s.name === logKey.name && equal(s.hash, logKey.hash));
       if (!sig) throw new CheckFailed("no signature by the log key");
       if (origin !== logKey.name) throw new CheckFailed("the checkpoint is for another log: " + origin);
       if (!(await ed25519Verify(logKey.key, sig.payload, enc.encode(note.text)))) throw new CheckFailed("the signature does not verify");
-      return "tree of " + size + " leaves";
+      return logKey.name + ", tree of " + size + " leaves";
     });
     for (const w of bundle.witnesses) {
       await check("Cosignature of witness " + w.name, async () => {
