@@ -13,7 +13,17 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select, update
-from web_helpers import DESKTOP, PHONE, browser_on, chromium, demo_ledger, screenshot, serving, verify
+from web_helpers import (
+    CONCERN,
+    DESKTOP,
+    PHONE,
+    browser_on,
+    chromium,
+    demo_ledger,
+    screenshot,
+    serving,
+    verify,
+)
 
 from adamas import Ledger
 from adamas.api import create_app
@@ -215,4 +225,38 @@ def test_every_page_loads_without_a_console_error_or_an_outside_request(
             assert overflow <= 0, (path, overflow)
             screenshot(page, f"{name}-{viewport}")
             page.close()
+        assert browser.blocked == [] and browser.errors == []
+
+
+def test_a_monitor_finds_the_flag_and_follows_its_evidence(playwright: Any, clean: Clean) -> None:
+    with browser_on(playwright, chromium(), clean.base, DESKTOP) as browser:
+        page = browser.open("/")
+        page.click("text=concern")  # open flags by detector, on the home page
+        page.wait_for_url(f"{clean.base}/flags?detector=concern&status=open")
+        assert len(page.query_selector_all("li.flag")) == 1
+        page.fill("input[name=country]", "BE")
+        page.select_option("select[name=severity]", "medium")
+        page.click("form.filters button")
+        page.wait_for_url("**/flags?**country=BE**")
+        (flag,) = page.query_selector_all("li.flag")
+        assert CONCERN in flag.inner_text()
+        flag.query_selector("summary").click()
+        assert "field notes" not in flag.inner_text()  # only its hash is logged
+        assert "sha256" in flag.inner_text() and CONCERN in flag.query_selector("dl.evidence").inner_text()
+        screenshot(page, "monitor-flag-desktop")
+        page.select_option("select[name=severity]", "high")
+        page.click("form.filters button")
+        page.wait_for_url("**/flags?**severity=high**")
+        assert page.query_selector_all("li.flag") == [] and "No flag matches" in page.inner_text("main")
+        page.go_back()
+        page.click("li.flag .links >> text=antwerp-rough")
+        page.wait_for_url(f"{clean.base}/participants/antwerp-rough")
+        assert "Antwerp Rough Trading" in page.inner_text("h1")
+        page.go_back()
+        page.click("li.flag .links >> text=BE")
+        page.wait_for_url(f"{clean.base}/countries/BE")
+        assert CONCERN in page.inner_text("main")
+        # The witness's status is on the console too.
+        page.goto(f"{clean.base}/flags")
+        assert "cosigns the newest checkpoint" in page.inner_text("main")
         assert browser.blocked == [] and browser.errors == []

@@ -22,6 +22,7 @@ import uvicorn
 
 from adamas import Ledger
 from adamas.log import Cosigner, Verifier
+from adamas.risk import scan
 from adamas.sim import demo_world
 from adamas.witness import Witness, WitnessState
 from adamas.witness.http import create_app as witness_app
@@ -32,6 +33,7 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 WITNESS = "witness.example/w1"
+CONCERN = "Parcels re-exported within days of import, at prices far from the norm."
 
 
 def chromium() -> str:
@@ -71,13 +73,23 @@ def serving(app: Any) -> Iterator[str]:
 
 @contextlib.contextmanager
 def demo_ledger(url: str, state_dir: Path, *, witnessed: bool = True) -> Iterator[str]:
-    """The demo world stored at ``url`` and, when ``witnessed``, cosigned by a witness served on loopback;
-    yield the id of the demo's polished stone."""
+    """The demo world stored at ``url`` with a monitor's concern about a trader (off the stone's lineage)
+    and its risk flag raised, and, when ``witnessed``, cosigned by a witness served on loopback; yield the
+    id of the demo's polished stone."""
     world, star = demo_world()
+    world.attest(
+        "kp-civil-society",
+        "participant",
+        "antwerp-rough",
+        "concern",
+        statement=CONCERN,
+        evidence="field notes, Antwerp, March 2026",
+    )
     with contextlib.ExitStack() as stack:
         with Ledger.open(url, create=True) as ledger:
             outcomes = ledger.submit(world.events)
             assert all(o.ok for o in outcomes), [o.to_json() for o in outcomes if not o.ok]
+            assert len(scan(ledger).new) == 1  # the concern
             if witnessed:
                 state = WitnessState.open(str(state_dir / "witness.db"))
                 stack.callback(state.close)
