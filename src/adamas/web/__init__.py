@@ -9,17 +9,21 @@ certificate.
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from fastapi import Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
-
-from adamas.api.deps import access_policy
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["mount"]
 
 
 def mount(app: FastAPI) -> None:
     """Serve the pages, their JSON twins and ``/static`` from ``app``."""
+    # Imported here: adamas.api imports this package, and the CLI imports certificate_print alone.
+    from fastapi import Depends
+    from fastapi.staticfiles import StaticFiles
+
+    from adamas.api.deps import access_policy
     from adamas.web.routes import api_router, pages_router
 
     static = resources.files("adamas.web").joinpath("static")
