@@ -88,6 +88,24 @@ def test_a_clean_stones_passport_passes_every_verification_step(playwright: Any,
         assert browser.blocked == [] and browser.errors == []
 
 
+def test_the_vendored_ed25519_verifies_where_webcrypto_lacks_it(playwright: Any, clean: Clean) -> None:
+    with browser_on(playwright, chromium(), clean.base) as browser:
+        page = browser.open(None)
+        # A browser without Ed25519 in WebCrypto (as Chromium was before version 137).
+        page.add_init_script(
+            """const original = crypto.subtle.importKey.bind(crypto.subtle);
+            crypto.subtle.importKey = (format, key, algorithm, ...rest) =>
+              (algorithm && (algorithm === "Ed25519" || algorithm.name === "Ed25519"))
+                ? Promise.reject(new DOMException("Unrecognized name", "NotSupportedError"))
+                : original(format, key, algorithm, ...rest);"""
+        )
+        page.goto(f"{clean.base}/lots/{clean.star}")
+        verdict, checks = verify(page)
+        assert page.inner_text("#verify-engine") == "Ed25519 by @noble/ed25519"
+        assert verdict == "passed", checks
+        assert browser.blocked == [] and browser.errors == []
+
+
 @pytest.mark.parametrize(
     ("alteration", "failing_step"),
     [

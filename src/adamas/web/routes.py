@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adamas.api.deps import LedgerDep
 from adamas.api.errors import status_of
+from adamas.api.routes._common import problems
 from adamas.errors import AdamasError
 from adamas.ledger.certificate_doc import certificate_view, country_name
 from adamas.web import context, reads
@@ -199,37 +200,43 @@ def participant_page(request: Request, ledger: LedgerDep, participant_id: LotId)
 # --- JSON twins -------------------------------------------------------------------------------------------
 
 
-@api_router.get("/v1/overview", summary="The home page's figures")
+@api_router.get("/v1/overview", responses=problems(), summary="The home page's figures")
 def get_overview(ledger: LedgerDep) -> dict[str, Any]:
     """Tree size, newest cosigned checkpoint, witnesses, events per month by type, open flags by detector."""
     return context.overview(ledger)
 
 
-@api_router.get("/v1/lots/{lot_id}/passport", summary="A lot's passport")
+@api_router.get("/v1/lots/{lot_id}/passport", responses=problems(400, 404), summary="A lot's passport")
 def get_passport(ledger: LedgerDep, lot_id: LotId) -> dict[str, Any]:
     """Everything the passport page shows: lot, lineage, origin, sites, custody timeline, risk."""
     return context.passport(ledger, lot_id)
 
 
-@api_router.get("/v1/lots/{lot_id}/verification", summary="A lot's verification bundle")
+@api_router.get(
+    "/v1/lots/{lot_id}/verification", responses=problems(400, 404), summary="A lot's verification bundle"
+)
 def get_lot_bundle(ledger: LedgerDep, lot_id: LotId) -> dict[str, Any]:
     """Checkpoint, witnesses, every envelope of the lineage with its inclusion proof, the signers' keys."""
     return lot_bundle(ledger, lot_id)
 
 
-@api_router.get("/v1/certificates/{number}/verification", summary="A certificate's verification bundle")
+@api_router.get(
+    "/v1/certificates/{number}/verification",
+    responses=problems(400, 404),
+    summary="A certificate's verification bundle",
+)
 def get_certificate_bundle(ledger: LedgerDep, number: Number) -> dict[str, Any]:
     """The verification bundle of a certificate's issue (and confirmation or voiding) events."""
     return certificate_bundle(ledger, number)
 
 
-@api_router.get("/v1/countries/{cc}", summary="A country's page")
+@api_router.get("/v1/countries/{cc}", responses=problems(400), summary="A country's page")
 def get_country(ledger: LedgerDep, cc: CountryCode) -> dict[str, Any]:
     """Production, imports and exports per quarter, the footprint, the sites and the flags of a country."""
     return context.country(ledger, cc)
 
 
-@api_router.get("/v1/monitor", summary="The monitor's console")
+@api_router.get("/v1/monitor", responses=problems(400), summary="The monitor's console")
 def get_monitor(
     ledger: LedgerDep,
     *,

@@ -174,7 +174,8 @@ def origin_map(
     dots = []
     for s in placed:
         assert s.lat is not None and s.lon is not None
-        r = 0.35 + 0.9 * float(carats.get(s.id, Decimal(0)) / biggest) ** 0.5
+        weight = float(carats[s.id] / biggest) ** 0.5 if s.id in carats else 0.5
+        r = 0.35 + 0.9 * weight
         r *= w / 60
         dots.append(
             f'<circle class="site" cx="{s.lon + 180:.2f}" cy="{90 - s.lat:.2f}" r="{r:.2f}">'

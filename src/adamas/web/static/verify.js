@@ -191,6 +191,8 @@ async function run(main, button) {
         if (!equal(computed, root)) throw new CheckFailed("the inclusion proof does not lead to the checkpoint's root");
       });
     }
+    if (bundle.pending.length > 0) line(list, bundle.pending.length + " event(s) logged after this checkpoint are not checked yet: verify again in a moment").setAttribute("data-check", "skipped");
+    if (bundle.truncated) line(list, "The lineage holds more events than a browser checks: only the first " + bundle.events.length + " were; audit the whole log with `adamas log audit`").setAttribute("data-check", "skipped");
     main.setAttribute("data-verification", "passed");
     verdict.textContent = "Verified on this device: " + list.querySelectorAll('[data-check="passed"]').length + " checks passed.";
   } catch (error) {
