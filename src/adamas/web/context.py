@@ -14,7 +14,7 @@ from typing import Any, Final
 from adamas.errors import AdamasError, InputError, NotFoundError
 from adamas.ledger import Ledger
 from adamas.ledger.certificate_doc import country_name
-from adamas.ledger.views import HistoryEntry, ParticipantView
+from adamas.ledger.views import HistoryEntry, ParticipantView, Trace
 from adamas.model.records import EVIDENCE_LEVELS
 from adamas.risk import DETECTORS, flags, lot_risk
 from adamas.risk.stats import statistics
@@ -130,10 +130,11 @@ def _step(entry: HistoryEntry, lots: list[str], names: _Names, site_names: dict[
     }
 
 
-def passport(ledger: Ledger, lot_id: str) -> dict[str, Any]:
-    """A lot's passport: the lot, its lineage, origin by mine and by country, custody timeline, risk."""
+def passport(ledger: Ledger, lot_id: str, trace: Trace | None = None) -> dict[str, Any]:
+    """A lot's passport: the lot, its lineage (``trace``, when the caller has it already), origin by mine
+    and by country, custody timeline, risk."""
     lot = ledger.lot(lot_id)
-    trace = ledger.trace(lot_id, direction="backward")
+    trace = trace or ledger.trace(lot_id, direction="backward")
     site_list = reads.sites(ledger, [o.site for o in trace.origin])
     site_names = {s.id: s.name for s in site_list}
     total = sum((o.carats for o in trace.origin), Decimal(0)) or Decimal(1)

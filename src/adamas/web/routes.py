@@ -88,10 +88,10 @@ def search(request: Request, ledger: LedgerDep, q: Annotated[str, Query(max_leng
 def lot_page(request: Request, ledger: LedgerDep, lot_id: LotId) -> Response:
     """A lot's passport, with the Verify button."""
     try:
-        data = context.passport(ledger, lot_id)
+        trace = ledger.trace(lot_id, direction="backward")
+        data = context.passport(ledger, lot_id, trace)
     except AdamasError as exc:
         return _error(request, exc)
-    trace = ledger.trace(lot_id, direction="backward")
     carats = {o["site"]: Decimal(o["carats"]) for o in data["origin"]}
     site_map = origin_map(reads.sites(ledger, carats), carats=carats)
     return _page(
