@@ -41,40 +41,49 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def client(base: str, batches_file: str, tile_seconds: float, size: int) -> dict[str, Any]:
-    """The separate client process: post every batch, then read tiles; figures as JSON."""
+def client(
+    base: str, batches_file: str, tile_seconds: float, size: int, inprocess_url: str
+) -> dict[str, Any]:
+    """The separate client process: post each batch over HTTP, and submit the same batch in process into
+    a twin ledger, alternately, so that both see the same machine; then read tiles. Figures as JSON."""
     import httpx2
 
     batches = Path(batches_file).read_bytes().split(b"\n\x00\n")
     latencies: list[float] = []
+    inprocess_seconds = 0.0
+    twin = Ledger.open(inprocess_url)
     with httpx2.Client(base_url=base, timeout=120) as http:
-        started = time.perf_counter()
         for body in batches:
             t0 = time.perf_counter()
             answer = http.post("/v1/events", content=body, headers={"content-type": "application/jsonl"})
             latencies.append(time.perf_counter() - t0)
             assert answer.status_code == 200, answer.text[:500]
             assert answer.json()["refused"] == 0
-        elapsed = time.perf_counter() - started
+            lines = body.split(b"\n")
+            t1 = time.perf_counter()
+            outcomes = twin.submit(lines)
+            inprocess_seconds += time.perf_counter() - t1
+            assert all(o.status == "accepted" for o in outcomes)
+        twin.close()
         events = sum(body.count(b"\n") + 1 for body in batches)
-        full = size // 256
-        paths = [_tile_path(n) for n in range(full)]
-        for path in paths:  # warm the server (and its database pages)
+        paths = [_tile_path(n) for n in range(size // 256)]
+        for path in paths:  # warm the server
             assert http.get(path).status_code == 200
         reads = 0
         rng = random.Random(1)
-        t1 = time.perf_counter()
-        while time.perf_counter() - t1 < tile_seconds:
+        t2 = time.perf_counter()
+        while time.perf_counter() - t2 < tile_seconds:
             got = http.get(rng.choice(paths))
             assert len(got.content) == 8192
             reads += 1
-        tile_rate = reads / (time.perf_counter() - t1)
+        tile_rate = reads / (time.perf_counter() - t2)
     return {
         "events": events,
-        "seconds": elapsed,
-        "events_per_s": events / elapsed,
+        "inprocess_events_per_s": events / inprocess_seconds,
+        "http_events_per_s": events / sum(latencies),
         "p50_ms": _percentile(latencies, 0.5) * 1000,
         "p99_ms": _percentile(latencies, 0.99) * 1000,
+        "inprocess_batch_ms": inprocess_seconds / len(batches) * 1000,
         "tile_reads_per_s": tile_rate,
     }
 
@@ -107,13 +116,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--tile-seconds", type=float, default=5.0)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument(
-        "--client", nargs=4, metavar=("BASE", "BATCHES", "SECONDS", "SIZE"), help=argparse.SUPPRESS
-    )
+    parser.add_argument("--client", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        base, batches, seconds, size = args.client
-        print(json.dumps(client(base, batches, float(seconds), int(size))))
+        base, batches, seconds, size, twin = args.client
+        print(json.dumps(client(base, batches, float(seconds), int(size), twin)))
         return
 
     work = Path(tempfile.mkdtemp(prefix="adamas-bench-http-"))
@@ -122,17 +129,11 @@ def main() -> None:
         lines = [canonicalize(env) for env in custody]
         chunks = [lines[i : i + args.batch] for i in range(0, len(lines), args.batch)]
 
-        # In process, the same batches, as `adamas submit` hands them over.
-        ledger = _fresh(f"sqlite:///{work / 'inprocess.db'}", setup, args.batch)
-        t0 = time.perf_counter()
-        for chunk in chunks:
-            assert all(o.ok for o in ledger.submit(chunk))
-        inprocess = len(lines) / (time.perf_counter() - t0)
-        ledger.close()
-
-        # Over HTTP: a fresh ledger of the same setup behind `adamas serve`.
+        # Two ledgers of the same setup: one behind `adamas serve`, its twin submitted to in process.
         url = f"sqlite:///{work / 'served.db'}"
+        twin = f"sqlite:///{work / 'inprocess.db'}"
         _fresh(url, setup, args.batch).close()
+        _fresh(twin, setup, args.batch).close()
         batches_file = work / "batches"
         batches_file.write_bytes(b"\n\x00\n".join(b"\n".join(chunk) for chunk in chunks))
         port = _free_port()
@@ -142,19 +143,11 @@ def main() -> None:
         try:
             _wait(base, server)
             size = len(setup) + len(lines)
-            out = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--client",
-                    base,
-                    str(batches_file),
-                    str(args.tile_seconds),
-                    str(size),
-                ],
-                capture_output=True,
-                check=True,
-            )
+            client_args = [base, str(batches_file), str(args.tile_seconds), str(size), twin]
+            command = [sys.executable, __file__, "--client", *client_args]
+            out = subprocess.run(command, capture_output=True, check=False)
+            if out.returncode:
+                raise SystemExit(f"the client failed:\n{out.stderr.decode()}")
         finally:
             server.terminate()
             server.wait(30)
@@ -165,9 +158,10 @@ def main() -> None:
     figures = {
         "events": len(lines),
         "batch": args.batch,
-        "inprocess_events_per_s": round(inprocess),
-        "http_events_per_s": round(http["events_per_s"]),
-        "ratio": round(http["events_per_s"] / inprocess, 3),
+        "inprocess_events_per_s": round(http["inprocess_events_per_s"]),
+        "http_events_per_s": round(http["http_events_per_s"]),
+        "ratio": round(http["http_events_per_s"] / http["inprocess_events_per_s"], 3),
+        "inprocess_batch_ms": round(http["inprocess_batch_ms"], 1),
         "p50_ack_ms": round(http["p50_ms"], 1),
         "p99_ack_ms": round(http["p99_ms"], 1),
         "tile_reads_per_s": round(http["tile_reads_per_s"]),
@@ -178,6 +172,7 @@ def main() -> None:
     print(f"in process: {figures['inprocess_events_per_s']} events/s")
     print(f"over HTTP:  {figures['http_events_per_s']} events/s = {figures['ratio']} of in process", end="")
     print(" (target >= 0.7)")
+    print(f"in-process batch: {figures['inprocess_batch_ms']} ms on average")
     print(f"batch acknowledgement: p50 {figures['p50_ack_ms']} ms, p99 {figures['p99_ack_ms']} ms", end="")
     print(" (target p99 <= 500)")
     print(f"full tiles from a warm server: {figures['tile_reads_per_s']} reads/s (one connection)")

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from adamas import Ledger
 from adamas.crypto import canonicalize
-from workload import build
+from workload import build, clock_after
 
 
 def registered_keys(setup: list[dict[str, Any]]) -> dict[str, bytes]:
@@ -82,7 +82,8 @@ def main() -> None:
     lines = [canonicalize(env) for env in custody]
     keys = registered_keys(setup)
 
-    ledger = Ledger.open(args.db, create=True)
+    # The ledger logs the workload as if it had just happened (its events span about a day).
+    ledger = Ledger.open(args.db, create=True, clock=clock_after(custody))
     for start in range(0, len(setup), args.batch):
         outcomes = ledger.submit(setup[start : start + args.batch])
         assert all(o.ok for o in outcomes), [o.to_json() for o in outcomes if not o.ok][:3]

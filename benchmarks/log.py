@@ -38,7 +38,7 @@ from adamas.log import Verifier, open_checkpoint, verify_consistency, verify_inc
 from adamas.store import schema
 from adamas.store.database import HEAD, begin_write
 from ingest import registered_keys, verify_ceiling
-from workload import build
+from workload import build, clock_after
 
 CHUNK = 10_000
 
@@ -192,7 +192,7 @@ def signature_figures(count: int, url: str) -> dict[str, Any]:
     """What the envelope checks (parse, canonical form, Ed25519) add to an audit, on real signed events."""
     fresh(url)
     setup, custody = build(count)
-    with Ledger.open(url, create=True) as ledger:
+    with Ledger.open(url, create=True, clock=clock_after(custody)) as ledger:
         for start in range(0, len(setup), 1000):
             assert all(o.ok for o in ledger.submit(setup[start : start + 1000]))
         for start in range(0, len(custody), 1000):

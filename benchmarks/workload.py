@@ -6,8 +6,10 @@ retail sale; stories rotate through the participants, so every batch mixes every
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from adamas.model.values import parse_time
 from adamas.sim import World
 
 COUNTRIES = ["BW", "ZA", "NA", "CA", "AU", "IN", "BE", "AE", "US", "IL"]
@@ -54,7 +56,14 @@ def build(
         shop = q["shop"][n % 19]
         lot = f"R{story:07d}"
         w.produce(miner, lot, f"{miner}-mine", "100.00", stones=40, value="9000.00")
-        w.split(miner, lot, {f"{lot}a": "60.00", f"{lot}b": "39.50"}, loss="0.50")
+        # Stone counts are conserved: the parts share the parcel's 40 stones.
+        w.split(
+            miner,
+            lot,
+            {f"{lot}a": "60.00", f"{lot}b": "39.50"},
+            loss="0.50",
+            stones={f"{lot}a": 24, f"{lot}b": 16},
+        )
         w.ship(miner, f"s{story}-1", [f"{lot}a", f"{lot}b"], trader)
         w.receive(trader, f"s{story}-1", {f"{lot}a": "60.00", f"{lot}b": "39.50"})
         w.merge(trader, [f"{lot}a", f"{lot}b"], f"{lot}m")
@@ -73,3 +82,10 @@ def build(
         w.sell(shop, f"{lot}j", price="9100.00")
         story += 1
     return setup, w.events[:custody_events]
+
+
+def clock_after(envelopes: list[dict[str, Any]]) -> Callable[[], int]:
+    """A ledger clock stopped at the last declared time of ``envelopes``: the workload's events are all
+    recent to it (within the backdating allowance) and none is in its future."""
+    end = max(parse_time(env["body"]["time"], "time") for env in envelopes)
+    return lambda: end

@@ -22,18 +22,11 @@ from typing import Any
 
 from adamas import Ledger
 from adamas.crypto import canonicalize
-from adamas.model.values import parse_time
 from adamas.sim import demo_world
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "assets" / "fixtures"
 JSONL = "demo_world.jsonl"
 EXPECTED = "demo_world.expected.json"
-LEDGER_NOW = "2026-06-01T00:00:00Z"
-"""The ledger's clock while the world is submitted: after every scripted time, so none is in the future."""
-
-
-def _clock() -> int:
-    return parse_time(LEDGER_NOW, "now")
 
 
 def expected_summary(ledger: Ledger, star: str) -> dict[str, Any]:
@@ -53,7 +46,7 @@ def build() -> dict[str, bytes]:
     jsonl = b"".join(canonicalize(envelope) + b"\n" for envelope in world.events)
     with (
         tempfile.TemporaryDirectory(prefix="adamas-fixtures-") as tmp,
-        Ledger.open(f"sqlite:///{Path(tmp) / 'demo.db'}", create=True, clock=_clock) as ledger,
+        Ledger.open(f"sqlite:///{Path(tmp) / 'demo.db'}", create=True, clock=world.clock) as ledger,
     ):
         refused = [o.to_json() for o in ledger.submit(world.events) if o.status != "accepted"]
         if refused:

@@ -10,18 +10,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
 
 from adamas import Ledger
+from adamas.ledger import Outcome
 from adamas.sim import World
 from adamas.store import metadata, normalize_url
 
 REPO = Path(__file__).resolve().parents[1]
 VECTORS = REPO / "tests" / "vectors"
 """Published test vectors copied into the repository (origin, version and licence in SOURCES.md there)."""
-FIXED_NOW = "2026-06-01T00:00:00Z"
+FIXED_NOW = "2026-03-20T00:00:00Z"
+"""Within the default 30-day backdating allowance of the scripted worlds, which start on 2026-03-01."""
 
 
 def postgres_url() -> str | None:
@@ -65,13 +68,36 @@ def fixed_clock() -> int:
     return parse_time(FIXED_NOW, "now")
 
 
+class EventClock:
+    """A ledger clock that follows the events a test submits: ``submit`` sets it to each envelope's declared
+    time before submitting it alone, so that the ledger logs every event the moment it happens (a world
+    replayed in real time), whatever dates the world runs at."""
+
+    def __init__(self) -> None:
+        self.now_ns = 0
+
+    def __call__(self) -> int:
+        return self.now_ns
+
+    def submit(self, ledger: Ledger, envelopes: list[dict[str, Any]]) -> list[Outcome]:
+        """Submit each envelope on its own, the clock at its declared time."""
+        from adamas.model.values import parse_time
+
+        outcomes = []
+        for envelope in envelopes:
+            self.now_ns = max(self.now_ns, parse_time(envelope["body"]["time"], "time"))
+            outcomes.extend(ledger.submit([envelope]))
+        return outcomes
+
+
 @pytest.fixture
-def open_ledger() -> Iterator[Callable[[str], Ledger]]:
-    """Open (creating) ledgers on URLs with the fixed clock; closes them after the test."""
+def open_ledger() -> Iterator[Callable[..., Ledger]]:
+    """Open (creating) ledgers on URLs with the fixed clock (or ``clock=``, for example a world's own
+    ``World.clock``, which logs its events as they happen); closes them after the test."""
     opened: list[Ledger] = []
 
-    def _open(url: str) -> Ledger:
-        ledger = Ledger.open(url, create=True, clock=fixed_clock)
+    def _open(url: str, clock: Callable[[], int] = fixed_clock) -> Ledger:
+        ledger = Ledger.open(url, create=True, clock=clock)
         opened.append(ledger)
         return ledger
 

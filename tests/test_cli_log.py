@@ -14,9 +14,16 @@ from typer.testing import CliRunner
 from adamas.cli import app
 from adamas.crypto import canonicalize
 from adamas.log import Checkpoint, Verifier, open_checkpoint, verify_consistency, verify_inclusion
+from conftest import FIXED_NOW
 from log_helpers import ORIGIN, build_ledger, signed_events
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _ledger_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line's ledger clock at the tests' fixed now, where the scripted events are recent."""
+    monkeypatch.setenv("ADAMAS_NOW", FIXED_NOW)
 
 
 def adamas(*args: str) -> tuple[int, str, str]:

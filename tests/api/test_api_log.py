@@ -51,6 +51,7 @@ def test_full_tiles_are_immutable(tmp_path: Path) -> None:
         full = client.get("/log/tile/0/000")
         assert full.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert len(full.content) == 256 * 32
+        assert client.get("/log/tile/0/000").content == full.content  # now from memory
         bundle = client.get("/log/tile/entries/000")
         assert bundle.headers["cache-control"] == "public, max-age=31536000, immutable"
         partial = client.get(f"/log/tile/0/001.p/{size - 256}")

@@ -113,3 +113,30 @@ def test_healthz_names_the_log_head(demo: Served) -> None:
     got = demo.client.get("/healthz").json()
     assert got["status"] == "ok" and got["database"] == "reachable"
     assert got["log"]["size"] == len(demo.world.events)
+
+
+def test_openapi_3_1_describes_every_route_and_docs_are_served(demo: Served) -> None:
+    spec = demo.client.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.1.")
+    assert {
+        "/v1/events",
+        "/v1/events/{event_id}",
+        "/v1/lots/{lot_id}",
+        "/v1/lots/{lot_id}/history",
+        "/v1/lots/{lot_id}/trace",
+        "/v1/certificates/{number}",
+        "/v1/certificates/{number}/verify",
+        "/v1/participants/{participant_id}",
+        "/v1/participants/{participant_id}/events",
+        "/v1/evidence/{kind}/{subject_id}",
+        "/log/checkpoint",
+        "/log/tile/{tile_path}",
+        "/v1/log/proof/inclusion",
+        "/v1/log/proof/consistency",
+        "/healthz",
+        "/metrics",
+    } <= spec["paths"].keys()
+    refused = spec["paths"]["/v1/events"]["post"]["responses"]["422"]
+    assert "application/problem+json" in refused["content"]
+    docs = demo.client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()

@@ -35,8 +35,15 @@ def test_no_request_gets_a_server_error(api_schema: schemathesis.BaseSchema, mod
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 15
     for operation in operations:
-        if mode is GenerationMode.NEGATIVE and operation.path in ("/healthz", "/metrics", "/log/checkpoint"):
-            continue  # nothing in them to get wrong
+        if mode is GenerationMode.NEGATIVE and operation.path in (
+            "/healthz",
+            "/metrics",
+            "/log/checkpoint",
+            # SimpleEventQuery parameters are open-ended (read from the query string), the EPC any string
+            "/epcis/events",
+            "/epcis/epcs/{epc}/events",
+        ):
+            continue  # nothing declared in them to get wrong
 
         @given(case=operation.as_strategy(mode))
         @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)

@@ -37,6 +37,7 @@ from adamas.log import (
     tree_root,
     verify_consistency,
 )
+from adamas.model.values import format_time_ns
 from adamas.store import schema as tables
 from adamas.store.database import begin_write, open_engine, read_meta
 from adamas.store.tree import (
@@ -47,7 +48,7 @@ from adamas.store.tree import (
     stored_size,
     tile_parts,
 )
-from conftest import fixed_clock
+from conftest import basic_world, fixed_clock
 from log_helpers import ORIGIN, DirectoryFetcher, build_ledger, signed_events
 
 
@@ -247,8 +248,24 @@ def test_default_origin_is_unique_per_ledger(tmp_path: Path) -> None:
 # --- the schema 1 -> 2 migration ----------------------------------------------------------------------------
 
 
+def _as_schema_two(engine: Engine) -> None:
+    """Turn a current ledger into what schema version 2 stored: no logged times, compromise marks, stone
+    bounds or backfill windows."""
+    with engine.begin() as conn:
+        for table, column in (
+            ("events", "logged_ns"),
+            ("events", "backfill"),
+            ("keys", "compromised"),
+            ("lots", "largest"),
+        ):
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+        tables.backfills.drop(conn)
+        conn.execute(update(tables.meta).where(tables.meta.c.name == "schema_version").values(value="2"))
+
+
 def _as_schema_one(engine: Engine) -> None:
     """Turn a current ledger into what schema version 1 stored: no tree, no checkpoints, no log key."""
+    _as_schema_two(engine)
     with engine.begin() as conn:
         for table in tables.LOG_TABLES:
             table.drop(conn)
@@ -365,3 +382,41 @@ def test_exporting_again_writes_only_what_is_new_and_never_changes_a_tile(
         with pytest.raises(ConflictError) as caught:
             ledger.export_tiles(tmp_path)
         assert caught.value.code == "log.tile_changed"
+
+
+# --- the schema 2 -> 3 migration ----------------------------------------------------------------------------
+
+
+def test_migration_from_schema_two_keeps_old_events_without_a_logged_time(db_url: str) -> None:
+    """Events logged before version 3 get no logged time (judged by their declared time, as then), a key
+    revoked into the past is marked compromised, and the log goes on with logged times."""
+    w = basic_world()
+    w.produce("miner", "LOT-1", "mine-a", "10.00")
+    w.sign(
+        "bw-authority",
+        "key.revoke",
+        participant="miner",
+        key_id=w.actor("miner").key.id,
+        reason="stolen",
+        effective=format_time_ns(w.now_ns - w.step_ns // 2),
+    )
+    with Ledger.open(db_url, create=True, clock=fixed_clock, origin=ORIGIN) as ledger:
+        assert all(o.ok for o in ledger.submit(w.events))
+        size = ledger.size
+        _as_schema_two(ledger.engine)
+    with Ledger.open(db_url, clock=fixed_clock) as migrated:
+        assert read_meta(migrated.engine)["schema_version"] == "3"
+        with migrated.engine.connect() as conn:
+            logged = conn.execute(select(tables.events.c.logged_ns)).scalars().all()
+            compromised = conn.execute(
+                select(tables.keys.c.compromised).where(tables.keys.c.id == w.actor("miner").key.id)
+            ).scalar_one()
+        assert logged == [None] * size
+        assert compromised == 1
+        assert migrated.history("LOT-1")[0].logged is None
+        # Dated before the compromise took effect: a compromised key signs nothing any more all the same.
+        w.now_ns -= 3 * w.step_ns
+        w.produce("miner", "LOT-2", "mine-a", "1.00")
+        outcome = migrated.submit([w.events[-1]])[0]
+        assert outcome.error is not None and outcome.error.code == "envelope.key_revoked"
+        assert migrated.rebuild() == size

@@ -22,6 +22,7 @@ import pytest
 
 from adamas import AdamasError, Ledger
 from adamas.data import KP_FILES, kp_data, kp_rows
+from adamas.ledger.backfill import open_backfill
 from adamas.ledger.policy import (
     KP_DATA_FILES,
     count_outcomes,
@@ -310,6 +311,16 @@ def test_replaying_the_kp_dates(kp: tuple[Script, list[Any]]) -> None:
     w = s.w
     assert count_outcomes(outcomes) == {"accepted": len(kp_policy_bodies(KP_DATA))}
     assert [o.position for o in outcomes] == list(range(len(outcomes)))
+    # The script signs events at their historical dates: the administrator opens a backfill window for
+    # them, under which every validity window is judged at the declared time (docs/time.md).
+    open_backfill(
+        s.ledger,
+        w.admin.key,
+        actor=w.admin.id,
+        start_ns=parse_time("2003-01-01T00:00:00Z", "from"),
+        until_ns=parse_time("2026-03-01T00:00:00Z", "until"),
+        reason="replaying the Kimberley Process's history",
+    )
 
     # The Central African Republic: suspended 2013, Berberati compliant from May 2016, the three more
     # zones from September 2016, readmitted November 2024.
@@ -427,6 +438,9 @@ def test_only_the_administrator_may_load(sqlite_url: str, open_ledger: OpenLedge
     ledger = open_ledger(sqlite_url)
     w = basic_world()
     assert {o.status for o in ledger.submit(w.events)} == {"accepted"}
+    # A window for the policy's dates, so that what refuses the load is who signs it.
+    start, until = parse_time("2003-01-01T00:00:00Z", "from"), parse_time("2026-01-01T00:00:00Z", "until")
+    open_backfill(ledger, w.admin.key, actor=w.admin.id, start_ns=start, until_ns=until, reason="history")
     size = ledger.size
     bw = w.actors["bw-authority"]
     outcomes = load_kp(ledger, bw.key, actor=bw.id, data_dir=KP_DATA)

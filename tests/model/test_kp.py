@@ -21,7 +21,7 @@ from adamas.model.values import format_time_ns, parse_time
 from adamas.sim import World
 from adamas.sim.world import Actor
 from adamas.store import schema
-from conftest import basic_world
+from conftest import EventClock, basic_world
 from refusal_tables import assert_human, case_table, snapshot, submit_ok
 
 Envelope = dict[str, Any]
@@ -58,24 +58,35 @@ def assert_refused(ledger: Ledger, envelope: Envelope, code: str, field: str | N
 class Script:
     """A world whose new envelopes are submitted one step at a time to a ledger."""
 
-    def __init__(self, w: World, ledger: Ledger) -> None:
+    def __init__(self, w: World, ledger: Ledger, clock: EventClock | None = None) -> None:
         self.w = w
         self.ledger = ledger
+        self.clock = clock
         self.sent = 0
         self.flush()
 
     def flush(self) -> None:
         """Submit every recorded envelope not yet sent; all must be accepted."""
-        submit_ok(self.ledger, self.w.events[self.sent :])
+        pending = self.w.events[self.sent :]
+        if self.clock is None:
+            submit_ok(self.ledger, pending)
+        else:
+            refused = [o.to_json() for o in self.clock.submit(self.ledger, pending) if not o.ok]
+            assert not refused, refused
         self.sent = len(self.w.events)
 
     def refused(self, envelope: Envelope, code: str, field: str | None) -> None:
         self.flush()
+        if self.clock is not None:
+            self.clock.now_ns = max(self.clock.now_ns, parse_time(envelope["body"]["time"], "time"))
         assert_refused(self.ledger, envelope, code, field)
 
     def accepted(self, envelope: Envelope) -> None:
         self.flush()
-        (outcome,) = self.ledger.submit([envelope])
+        if self.clock is None:
+            (outcome,) = self.ledger.submit([envelope])
+        else:
+            (outcome,) = self.clock.submit(self.ledger, [envelope])
         assert outcome.status == "accepted", outcome.to_json()
 
 
@@ -891,7 +902,8 @@ def test_expired_certificate_ships_the_moment_before_expiry(sqlite_url: str, ope
     produce(w)
     certificate(w, valid_days=1)
     w.now_ns += DAY_NS - 2 * w.step_ns  # the shipment carries exactly the expiry instant
-    s = Script(w, open_ledger(sqlite_url))
+    clock = EventClock()
+    s = Script(w, open_ledger(sqlite_url, clock=clock), clock)
     s.accepted(ship(w, record=False))
 
 
@@ -948,7 +960,8 @@ def test_russian_polished_between_march_and_september_2024(sqlite_url: str, open
     russian_polished_in_india(w, {"PS-RU-06": "0.60", "PS-RU-12": "1.20", "PS-RU-06B": "0.60"})
     ship(w, "shp-06", ("PS-RU-06",), "be-importer", sender="in-cutter", number=None)
     ship(w, "shp-12", ("PS-RU-12",), "be-importer", sender="in-cutter", number=None)
-    s = Script(w, open_ledger(sqlite_url))
+    clock = EventClock()
+    s = Script(w, open_ledger(sqlite_url, clock=clock), clock)
 
     s.accepted(receive(w, "shp-06", {"PS-RU-06": "0.60"}, record=False))
     s.refused(receive(w, "shp-12", {"PS-RU-12": "1.20"}, record=False), "sanction.origin", "lots[0]")
@@ -1089,7 +1102,8 @@ def test_key_compromise_flags_logged_events_and_refuses_new_ones(
         },
     )
     stolen_2 = ship(w, "shp-stolen", ("LOT-2",), "trader", number=None)
-    s = Script(w, open_ledger(db_url))
+    clock = EventClock()
+    s = Script(w, open_ledger(db_url, clock=clock), clock)
     ledger = s.ledger
     size = ledger.size
 
@@ -1147,7 +1161,8 @@ def test_rebuild_after_a_key_compromise_reproduces_the_flags(
         reason="key found on a stolen laptop",
         effective=compromised_at,
     )
-    s = Script(w, open_ledger(db_url))
+    clock = EventClock()
+    s = Script(w, open_ledger(db_url, clock=clock), clock)
     assert len(flag_rows(s.ledger, "key.compromised")) == 1
 
     before = state_snapshot(s.ledger)
@@ -1244,7 +1259,8 @@ def car_history(w: World, *, until: str) -> None:
 
 def test_car_suspension_and_compliant_zones_replayed(sqlite_url: str, open_ledger: Any) -> None:
     w = car_world()
-    s = Script(w, open_ledger(sqlite_url))
+    clock = EventClock()
+    s = Script(w, open_ledger(sqlite_url, clock=clock), clock)
     s.accepted(car_produce(w, "CF-2013-01", "bria-mine"))  # before the suspension
 
     car_history(w, until="2013-05-23")
@@ -1285,7 +1301,8 @@ def test_car_export_of_stock_mined_during_the_suspension_is_refused(
     w.events.append(car_produce(w, "CF-2013-01", "bria-mine"))
     car_history(w, until="2016-09-19")
     at(w, "2017-01-10T08:00:00Z")
-    s = Script(w, open_ledger(sqlite_url))
+    clock = EventClock()
+    s = Script(w, open_ledger(sqlite_url, clock=clock), clock)
     s.refused(
         certificate(
             w,
@@ -1307,7 +1324,8 @@ def test_car_export_from_a_compliant_zone_in_2016(sqlite_url: str, open_ledger: 
     w = car_world()
     car_history(w, until="2016-05-31")
     at(w, "2016-06-06T08:00:00Z")
-    s = Script(w, open_ledger(sqlite_url))
+    clock = EventClock()
+    s = Script(w, open_ledger(sqlite_url, clock=clock), clock)
     s.accepted(car_produce(w, "CF-2016-01", "berberati-mine"))
     s.accepted(
         certificate(

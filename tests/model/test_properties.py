@@ -132,7 +132,9 @@ def _split(book: Ledgerless, data: st.DataObject) -> None:
     parent = data.draw(st.sampled_from(book.held(rough=True)))
     loss = data.draw(st.integers(0, parent.carats // 100))
     rest = parent.carats - loss
-    parts = _cuts(data, rest, data.draw(st.integers(1, min(4, rest))))
+    # Stones are conserved: no more parts than the parent has stones (each part holds one at least).
+    most = min(4, rest, parent.stones if parent.stones is not None else 4)
+    parts = _cuts(data, rest, data.draw(st.integers(1, most)))
     fields: dict[str, Any] = {
         "lot": parent.id,
         "into": [{"id": book.new_id(), "carats": format_hundredths(c)} for c in parts],

@@ -568,8 +568,115 @@ def _(w: World) -> Raw:
 @case("clock_skew_beyond_five_minutes", "envelope.clock_skew", "time")
 def _(w: World) -> Raw:
     return w.sign(
-        "miner", "lot.register", record=False, time="2026-06-01T00:05:00.000000001Z", **lot_fields()
+        "miner", "lot.register", record=False, time="2026-03-20T00:05:00.000000001Z", **lot_fields()
     )
+
+
+# --- the ledger's clock (docs/time.md) ------------------------------------------------------------------
+
+
+@case("backdated_beyond_the_allowance", "time.backdated", "time")
+def _(w: World) -> Raw:
+    # The ledger's clock reads 2026-03-20T00:00:00Z: 30 days back is admitted, one nanosecond more is not.
+    return w.sign(
+        "miner", "lot.register", record=False, time="2026-02-17T23:59:59.999999999Z", **lot_fields()
+    )
+
+
+@case("compromised_key_signing_before_its_compromise", "envelope.key_revoked", "key")
+def _(w: World) -> Raw:
+    produce(w)
+    w.sign(
+        "bw-authority",
+        "key.revoke",
+        participant="miner",
+        key_id=w.actor("miner").key.id,
+        reason="key stolen",
+        effective=format_time_ns(w.now_ns - w.step_ns // 2),
+    )
+    # Declared before the compromise took effect, logged after the revocation was: refused all the same.
+    return w.sign(
+        "miner", "lot.register", record=False, time=format_time_ns(w.now_ns - w.step_ns), **lot_fields()
+    )
+
+
+def backfill_fields(**overrides: Any) -> dict[str, Any]:
+    fields = {
+        "from": "2025-01-01T00:00:00Z",
+        "until": "2025-02-01T00:00:00Z",
+        "closes": "2026-03-21T00:00:00Z",
+        "reason": "importing the registers of 2025",
+    }
+    fields.update(overrides)
+    return fields
+
+
+@case("backdated_outside_the_open_backfill_window", "time.backdated", "time")
+def _(w: World) -> Raw:
+    w.sign(w.admin, "ledger.backfill", **backfill_fields())
+    # `until` itself is not admitted.
+    return w.sign("miner", "lot.register", record=False, time="2025-02-01T00:00:00Z", **lot_fields())
+
+
+@case("backfill_opened_by_an_authority", "actor.not_authorized", "actor")
+def _(w: World) -> Raw:
+    return w.sign("bw-authority", "ledger.backfill", record=False, **backfill_fields())
+
+
+@case("backfill_window_closed_before_it_opens", "backfill.closes", "closes")
+def _(w: World) -> Raw:
+    return w.sign(w.admin, "ledger.backfill", record=False, **backfill_fields(closes="2026-03-19T23:59:59Z"))
+
+
+@case("backfill_window_from_after_until", "event.schema", "until")
+def _(w: World) -> Raw:
+    return w.sign(w.admin, "ledger.backfill", record=False, **backfill_fields(until="2025-01-01T00:00:00Z"))
+
+
+@case("backfill_closing_an_unknown_window", "backfill.unknown", "window")
+def _(w: World) -> Raw:
+    return w.sign(w.admin, "ledger.backfill", record=False, window="evt-9999999", **backfill_fields())
+
+
+@case("backfill_closing_a_closed_window", "backfill.closed", "window")
+def _(w: World) -> Raw:
+    window = w.sign(w.admin, "ledger.backfill", **backfill_fields())["body"]["id"]
+    w.sign(w.admin, "ledger.backfill", window=window, **backfill_fields(closes="2026-03-20T00:00:00Z"))
+    return w.sign(w.admin, "ledger.backfill", record=False, window=window, **backfill_fields())
+
+
+@case("backfill_close_naming_other_dates", "backfill.mismatch", "from")
+def _(w: World) -> Raw:
+    window = w.sign(w.admin, "ledger.backfill", **backfill_fields())["body"]["id"]
+    changed = backfill_fields(**{"from": "2024-01-01T00:00:00Z"})
+    return w.sign(w.admin, "ledger.backfill", record=False, window=window, **changed)
+
+
+@case("backfill_close_extending_the_window", "backfill.closes", "closes")
+def _(w: World) -> Raw:
+    window = w.sign(w.admin, "ledger.backfill", **backfill_fields())["body"]["id"]
+    later = backfill_fields(closes="2026-04-01T00:00:00Z")
+    return w.sign(w.admin, "ledger.backfill", record=False, window=window, **later)
+
+
+def correction(w: World, **changes: Any) -> dict[str, Any]:
+    """An unrecorded correction by the miner of its production ``LOT-1``, the replacement changed so."""
+    produce(w)
+    original = w.events[-1]["body"]
+    replacement = {**original, **changes}
+    return w.sign(
+        "miner", "correct", record=False, event=original["id"], reason="typo", replacement=replacement
+    )
+
+
+@case("correction_dated_2099", "envelope.clock_skew", "replacement.time")
+def _(w: World) -> Raw:
+    return correction(w, time="2099-01-01T00:00:00Z")
+
+
+@case("correction_backdated_beyond_the_allowance", "time.backdated", "replacement.time")
+def _(w: World) -> Raw:
+    return correction(w, time="2026-01-01T00:00:00Z")
 
 
 # --- genesis and the administrator ----------------------------------------------------------------------
@@ -1266,6 +1373,11 @@ CODES = frozenset(
         "mass.not_conserved",
         "mass.implausible_yield",
         "certificate.required",
+        "time.backdated",
+        "backfill.closes",
+        "backfill.unknown",
+        "backfill.closed",
+        "backfill.mismatch",
     }
 )
 

@@ -345,3 +345,26 @@ def test_footprint_flags_a_share_of_production_far_above_the_kp_figures(db_url: 
         assert_evidence(flag)
     finally:
         live.close()
+
+
+def test_value_compares_a_small_group_with_the_kp_published_price(db_url: str) -> None:
+    # Botswana's 2023 production: 25,095 kct for $3,283m, $130.82/ct (KP, data pack).
+    w = World(seed="tests", start="2023-03-01T00:00:00Z")
+    w.genesis()
+    bw = w.authority("BW")
+    w.register(bw, "miner", "BW", ["mine_operator"])
+    w.register(bw, "trader", "BW", ["trader"])
+    w.site(bw, "mine-a", "mine", "BW", "miner")
+    live = LiveLedger(db_url, w)
+    try:
+        for lot, price in (("K1", "13000.00"), ("K2", "2000.00")):
+            w.produce("miner", lot, "mine-a", "100.00", value="13000.00")
+            w.ship("miner", f"s-{lot.lower()}", [lot], "trader", value=usd(price))
+            w.receive("trader", f"s-{lot.lower()}", {lot: "100.00"})
+        (flag,) = live.flags("value")
+        assert flag.lots == ("K2",) and flag.evidence["figures"]["direction"] == "under"
+        assert flag.evidence["norm"]["kp_usd_per_carat"] == 130.82
+        assert flag.evidence["threshold"] == {"name": "value_ratio", "value": 2.5}
+        assert_evidence(flag)
+    finally:
+        live.close()

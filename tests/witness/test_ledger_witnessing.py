@@ -24,6 +24,8 @@ from adamas import Ledger
 from adamas.cli import app
 from adamas.crypto import generate_key, save_private_key
 from adamas.errors import AdamasError
+from adamas.ledger.collector import WitnessCollector
+from adamas.ledger.witnesses import Collection
 from adamas.log import Cosigner, Verifier, open_checkpoint
 from adamas.store import schema as tables
 from adamas.store.database import read_meta
@@ -275,3 +277,31 @@ def test_migration_from_schema_two_adds_the_witness_tables(db_url: str) -> None:
         assert migrated.witnesses() == []
         with migrated.engine.connect() as conn:
             assert conn.execute(select(tables.log_cosignatures)).all() == []
+
+
+def test_the_background_collector_cosigns_after_each_poke(db_url: str, witness_for: StartWitness) -> None:
+    seen: list[list[int]] = []
+    with build_ledger(db_url, 100) as ledger:
+        witness, url = witness_for(ledger.vkey)
+        ledger.add_witness(NAME, witness.vkey, url)
+
+        def record(results: list[Collection]) -> None:
+            seen.append([r.size for r in results])
+
+        with WitnessCollector(ledger, interval=3600, on_round=record) as collector:
+            _wait_for(lambda: collector.rounds == 1)  # the first round runs at once
+            for start in (100, 110):
+                outcomes = ledger.submit(list(signed_events(start + 10)[start:]))
+                assert all(o.status == "accepted" for o in outcomes)
+                collector.poke()  # what the service does after each accepted batch
+                _wait_for(lambda size=start + 10: witness.state.get(ORIGIN).size == size)
+        assert seen[0] == [100] and seen[-1] == [120]
+        assert (collector.cosignatures, collector.error) == (3, None)
+        assert ledger.witnesses()[0].cosigned_size == 120
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, "the collector did not get there"
+        time.sleep(0.05)

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from witness_helpers import ORIGIN, MemoryLog, fork_of, independent_verify, serving
 
 from adamas.errors import AdamasError
 from adamas.log import Cosigner, Signer, Verifier, parse_vkey
-from adamas.witness import Witness, WitnessState, format_add_checkpoint
+from adamas.witness import Witness, WitnessState, format_add_checkpoint, parse_add_checkpoint
 from adamas.witness.http import create_app
 
 NOW = 1_780_000_000
@@ -250,5 +252,37 @@ def test_several_trusted_keys_for_one_log(tmp_path: Path, cosigner: Cosigner, lo
         witness = Witness(cosigner, {ORIGIN: [rotated.verifier, log.signer.verifier]}, state)
         assert witness.add_checkpoint(add(log, 0)).startswith("— witness.example/w1 ")
         assert isinstance(Verifier.from_vkey(log.signer.verifier.vkey), Verifier)
+    finally:
+        state.close()
+
+
+def test_a_body_over_the_limit_is_refused_unread(client: httpx.Client, witness: Witness) -> None:
+    from adamas.witness.http import MAX_BODY
+
+    status, _, body = post(client, b"old 0\n\n" + b"x" * MAX_BODY)
+    assert status == 413 and "witness.too_large" in body
+    assert witness.state.get(ORIGIN).size == 0
+
+
+@given(
+    st.integers(min_value=0, max_value=2**64 - 1),
+    st.lists(st.binary(min_size=32, max_size=32), max_size=63),
+    st.binary(min_size=1, max_size=200),
+)
+def test_add_checkpoint_requests_round_trip(old: int, proof: list[bytes], note: bytes) -> None:
+    parsed = parse_add_checkpoint(format_add_checkpoint(old, proof, note))
+    assert (parsed.old_size, list(parsed.proof), parsed.note) == (old, proof, note)
+
+
+def test_the_empty_tree_can_be_cosigned_twice_then_extended(tmp_path: Path, cosigner: Cosigner) -> None:
+    log = MemoryLog(Signer.generate(ORIGIN))
+    state = WitnessState.open(str(tmp_path / "empty.db"))
+    try:
+        witness = Witness(cosigner, {ORIGIN: [log.signer.verifier]}, state)
+        witness.add_checkpoint(add(log, 0))
+        witness.add_checkpoint(add(log, 0))
+        log.grow(5)
+        witness.add_checkpoint(add(log, 0))
+        assert state.get(ORIGIN).size == 5
     finally:
         state.close()

@@ -24,10 +24,13 @@ from adamas.api.errors import install_error_handlers
 from adamas.api.hooks import AfterBatch
 from adamas.api.limits import BodyLimitMiddleware
 from adamas.api.metrics import Metrics
-from adamas.api.routes import certificates, events, evidence, health, lots, participants, risk
+from adamas.api.routes import certificates, epcis, events, evidence, health, lots, participants, risk
 from adamas.api.routes import log as log_routes
 from adamas.api.settings import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, Settings
 from adamas.ledger import Ledger
+from adamas.ledger.collector import WitnessCollector
+from adamas.ledger.witnesses import Collection
+from adamas.risk import scan as risk_scan
 from adamas.web import mount as mount_pages
 
 __all__ = ["ROUTERS", "create_app"]
@@ -41,6 +44,7 @@ ROUTERS: Final[list[APIRouter]] = [
     participants.router,
     evidence.router,
     risk.router,
+    epcis.router,
     log_routes.router,
     health.router,
 ]
@@ -55,9 +59,27 @@ an RFC 9457 problem (`application/problem+json`) carrying the Adamas error `code
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.witness_collector.start()
     yield
     app.state.after_batch.close()
+    app.state.witness_collector.stop()
     app.state.ledger.close()
+
+
+def _witness_failure_reason(error: str) -> str:
+    """A short label for a witness's failure (bounded, for the metric's ``reason`` label)."""
+    for reason in ("unreachable", "invalid cosignature", "split view", "fork", "HTTP 409", "no answer"):
+        if reason in error:
+            return reason.replace(" ", "_").lower()
+    return "refused"
+
+
+def _count_round(metrics: Metrics, results: list[Collection]) -> None:
+    for result in results:
+        if result.error is not None:
+            metrics.witness_failed(result.witness, _witness_failure_reason(result.error))
+        elif result.new:
+            metrics.witness_cosigned(result.witness)
 
 
 def create_app(
@@ -85,6 +107,14 @@ def create_app(
     app.state.ingest_lock = threading.Lock()
     app.state.metrics = metrics = Metrics(lambda: ledger.size)
     app.state.after_batch = AfterBatch(on_error=metrics.after_batch_failures.inc)
+    app.state.full_tiles = log_routes.FullTiles()
+    # Witnesses are asked after each accepted batch, on the collector's own thread (never inside ingest),
+    # and every half minute, so that a witness that was down catches up.
+    collector = WitnessCollector(ledger, on_round=lambda results: _count_round(metrics, results))
+    app.state.witness_collector = collector
+    app.state.after_batch.register(lambda _batch: collector.poke())
+    # Flags follow the log: the detectors scan what each batch added (incrementally; off the request path).
+    app.state.after_batch.register(lambda _batch: risk_scan(ledger))
     install_error_handlers(app)
     if cors_origin is not None:
         app.add_middleware(

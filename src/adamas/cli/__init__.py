@@ -9,13 +9,13 @@ One module per command group; each registers its commands on the root applicatio
 
 from __future__ import annotations
 
-from adamas.cli import demo, kp, ledger, log, lots, ops, risk, serve, witness
+from adamas.cli import backfill, demo, epcis, kp, ledger, log, lots, ops, risk, serve, witness
 from adamas.cli._app import app
 from adamas.cli._common import fail
 from adamas.errors import NotFoundError
 
 __all__ = ["app", "main"]
-_GROUPS = (ledger, lots, log, kp, demo, ops, risk, serve, witness)
+_GROUPS = (ledger, lots, log, kp, demo, backfill, epcis, ops, risk, serve, witness)
 
 
 def main() -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -13,6 +14,7 @@ from rich.console import Console
 
 from adamas.errors import AdamasError, InputError
 from adamas.ledger import Ledger
+from adamas.model.values import parse_time
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -36,9 +38,25 @@ def fail(error: AdamasError) -> NoReturn:
     raise typer.Exit(code)
 
 
+NOW_ENV = "ADAMAS_NOW"
+"""Environment variable that stops the ledger's clock at an RFC 3339 instant (simulations, tests)."""
+
+
+def ledger_clock() -> Callable[[], int] | None:
+    """The clock ``$ADAMAS_NOW`` sets (the log's times still never decrease), or None: the system clock."""
+    text = os.environ.get(NOW_ENV)
+    if not text:
+        return None
+    try:
+        instant = parse_time(text, NOW_ENV)
+    except AdamasError as exc:
+        fail(exc)
+    return lambda: instant
+
+
 def open_ledger(db: str) -> Ledger:
     try:
-        return Ledger.open(db)
+        return Ledger.open(db, clock=ledger_clock())
     except AdamasError as exc:
         fail(exc)
 

@@ -34,9 +34,10 @@ def demo(
             Path(str(path) + suffix).unlink(missing_ok=True)
     world, star = demo_world()
     try:
-        with Ledger.open(db, create=True) as ledger:
+        # The ledger logs the scripted world as it happens: its clock is the world's (docs/time.md).
+        with Ledger.open(db, create=True, clock=world.clock) as ledger:
             outcomes = ledger.submit(world.events)
-            refused = [o for o in outcomes if not o.ok]
+            refused = [o for o in outcomes if o.status == "refused"]
             if refused:
                 assert refused[0].error is not None
                 fail(refused[0].error)

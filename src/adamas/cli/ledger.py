@@ -15,6 +15,7 @@ from adamas.cli._common import (
     DbOption,
     err,
     fail,
+    ledger_clock,
     open_ledger,
     print_json,
     read_bodies,
@@ -31,6 +32,7 @@ app.add_typer(key_app, name="key")
 
 @app.command()
 def init(
+    *,
     db: DbOption = DEFAULT_DB,
     admin_key: Annotated[
         Path, typer.Option(help="PEM file of the administrator's key; created if absent.")
@@ -43,6 +45,17 @@ def init(
         str | None,
         typer.Option(help="Origin line of the log's checkpoints, e.g. kp.example.org/log [default: random]."),
     ] = None,
+    backdate_allowance: Annotated[
+        int | None,
+        typer.Option(
+            "--backdate-allowance",
+            metavar="DAYS",
+            min=0,
+            max=3650,
+            help="How many days a declared time may lag the ledger's clock (recorded in the genesis event). "
+            "[default: 30]",
+        ),
+    ] = None,
 ) -> None:
     """Create a new ledger: its log key, and its genesis event (leaf 0) in the first checkpoint."""
     try:
@@ -53,7 +66,13 @@ def init(
             save_private_key(admin_key, key)
             err.print(f"created administrator key {admin_key} (id {key.id})")
         with Ledger.init(
-            db, admin_key=key, admin_id=admin_id, admin_name=admin_name, origin=origin
+            db,
+            admin_key=key,
+            admin_id=admin_id,
+            admin_name=admin_name,
+            origin=origin,
+            clock=ledger_clock(),
+            backdate_allowance_days=backdate_allowance,
         ) as ledger:
             size = ledger.size
             vkey = ledger.vkey
@@ -84,9 +103,11 @@ def sign(
     """Sign event bodies: fill v, key, id (if absent) and time (if absent); print envelopes as JSON lines."""
     try:
         signer = load_private_key(key)
+        clock = ledger_clock()
         for item in read_bodies(read_text(body)):
             # Canonical JSON lines: the ledger then parses each envelope once.
-            envelope = canonicalize(sign_body(item, signer, actor=actor))
+            now = None if clock is None else clock()
+            envelope = canonicalize(sign_body(item, signer, actor=actor, time_ns=now))
             sys.stdout.write(envelope.decode("utf-8") + "\n")
     except AdamasError as exc:
         fail(exc)

@@ -36,9 +36,10 @@ def lot_table(view: LotView) -> Table:
     table.add_row("stones", "-" if view.stones is None else str(view.stones))
     table.add_row("holder", f"{view.holder} ({view.holder_country or '-'})")
     table.add_row("state", view.state + (f" to {view.in_transit_to}" if view.in_transit_to else ""))
-    table.add_row(
-        "made by", f"{view.made_by.type} {view.made_by.id} at {view.made_by.time} (leaf {view.made_by.index})"
-    )
+    made = view.made_by
+    logged = f", logged {made.logged}" if made.logged else ""
+    backfill = f", backfilled under {made.backfill}" if made.backfill else ""
+    table.add_row("made by", f"{made.type} {made.id} at {made.time} (leaf {made.index}{logged}{backfill})")
     if view.parents:
         table.add_row("parents", ", ".join(view.parents))
     table.add_row("origin", "; ".join(f"{o.carats:.2f} ct {o.site} ({o.country})" for o in view.origin))
@@ -78,9 +79,10 @@ def lot_history(lot: str, db: DbOption = DEFAULT_DB, json_: JsonOption = False) 
     if json_:
         print_json([e.to_json() for e in entries])
         return
-    table = Table("leaf", "time", "type", "actor", "event id")
+    table = Table("leaf", "time", "logged", "type", "actor", "event id")
     for e in entries:
-        table.add_row(str(e.index), e.time, e.type, e.actor, e.id)
+        logged = (e.logged or "-") + (f" (backfilled: {e.backfill})" if e.backfill else "")
+        table.add_row(str(e.index), e.time, logged, e.type, e.actor, e.id)
     out.print(table)
 
 

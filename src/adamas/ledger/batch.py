@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any, Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from adamas.model.events import Event, parse_envelope
 from adamas.model.records import (
     Attestation,
+    Backfill,
     Certificate,
     Correction,
     CountryStatus,
     Flag,
     Key,
+    LedgerSettings,
     Lot,
     Participant,
     Sanction,
@@ -77,6 +80,8 @@ class BatchState:
         """True once a correction rewrote the state tables underneath this cache."""
         self._signed: list[tuple[str, str, int]] = []
         self._seq = 0
+        self._settings: LedgerSettings | None = None
+        self._windows_loaded = False
 
     # --- loading ----------------------------------------------------------------------------------------
 
@@ -156,10 +161,15 @@ class BatchState:
 
     def events_signed_since(self, key_id: str, time_ns: int) -> list[str]:
         table = schema.events
-        # Only what was logged before this event: a replay must flag what the first run flagged.
+        # Only what was logged before this event: a replay must flag what the first run flagged. Declared
+        # or logged at or after the instant: a backdated declaration hides nothing.
         stmt = (
             select(table.c.event_id)
-            .where(table.c.key_id == key_id, table.c.time_ns >= time_ns, table.c.seq < self._seq)
+            .where(
+                table.c.key_id == key_id,
+                or_(table.c.time_ns >= time_ns, table.c.logged_ns >= time_ns),
+                table.c.seq < self._seq,
+            )
             .order_by(table.c.seq)
         )
         stored = [row.event_id for row in self._conn.execute(stmt)]
@@ -176,9 +186,42 @@ class BatchState:
     def logged_event(self, event_id: str) -> Event | None:
         table = schema.events
         row = self._conn.execute(
-            select(table.c.envelope).where(table.c.event_id == event_id, table.c.seq < self._seq)
+            select(table.c.envelope, table.c.logged_ns, table.c.backfill).where(
+                table.c.event_id == event_id, table.c.seq < self._seq
+            )
         ).first()
-        return parse_envelope(bytes(row.envelope)).event if row is not None else None
+        if row is None:
+            return None
+        event = parse_envelope(bytes(row.envelope)).event
+        return replace(event, logged_ns=row.logged_ns, backfill=row.backfill)
+
+    def settings(self) -> LedgerSettings:
+        if self._settings is None:
+            # The settings are fixed by the genesis event (leaf 0).
+            table = schema.events
+            row = self._conn.execute(select(table.c.envelope).where(table.c.seq == 0)).first()
+            days = None
+            if row is not None:
+                days = parse_envelope(bytes(row.envelope)).event.fields.get("backdate_allowance_days")
+            self._settings = LedgerSettings() if days is None else LedgerSettings(days * 86_400 * 10**9)
+        return self._settings
+
+    def put_settings(self, settings: LedgerSettings) -> None:
+        self._settings = settings
+
+    def backfills(self) -> list[Backfill]:
+        if not self._windows_loaded:
+            table, convert, _ = TABLES["backfill"]
+            for row in self._conn.execute(select(table)):
+                if row.id not in self._cache["backfill"]:
+                    self._cache["backfill"][row.id] = convert(row)
+                    self._stored["backfill"].add(row.id)
+            self._windows_loaded = True
+        return [w for w in self._cache["backfill"].values() if w is not None]
+
+    def put_backfill(self, backfill: Backfill) -> None:
+        self.backfills()
+        self._put("backfill", backfill.id, backfill)
 
     def put_correction(self, correction: Correction) -> None:
         self._new_corrections.append(correction)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from adamas.errors import AdamasError
 from adamas.ledger.receipts import Receipt
+from adamas.model.values import format_time_ns
 
 __all__ = ["Outcome", "Status"]
 
@@ -31,6 +32,10 @@ class Outcome:
     leaf_hash: bytes | None = None
     error: AdamasError | None = None
     receipt: Receipt | None = None
+    logged_ns: int | None = None
+    """The ledger's logged time of an accepted or duplicate event (None when unknown)."""
+    backfill: str | None = None
+    """The ``ledger.backfill`` window that admitted it past the backdating allowance, if any."""
 
     @property
     def ok(self) -> bool:
@@ -50,6 +55,10 @@ class Outcome:
                 out["index"] = self.index
             if self.leaf_hash is not None:
                 out["leaf_hash"] = self.leaf_hash.hex()
+            if self.logged_ns is not None:
+                out["logged"] = format_time_ns(self.logged_ns)
+        if self.backfill is not None:
+            out["backfill"] = self.backfill
         if self.error is not None:
             out.update(self.error.to_dict())
         return out

@@ -82,11 +82,15 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Final
 
 import iso3166
+from sqlalchemy import select
 
 from adamas.data import kp_pack, kp_rows
-from adamas.errors import InputError
+from adamas.errors import AdamasError, InputError
+from adamas.ledger.backfill import close_backfill, open_backfill
 from adamas.model.records import EU_MEMBERS, EU_TERRITORIES
 from adamas.model.signing import sign_body
+from adamas.model.values import parse_time
+from adamas.store import schema
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -470,12 +474,50 @@ def load_kp(
     """
     envelopes = signed_kp_policy(data_dir, key, actor=actor)
     outcomes: list[Outcome] = []
-    for chunk in _chunks(envelopes, SUBMIT_CHUNK):
-        for outcome in ledger.submit(chunk, mode="proceed"):
-            outcomes.append(_shifted(outcome, len(outcomes)))
-        if progress is not None:
-            progress(len(outcomes), len(envelopes))
+    window = _history_window(ledger, key, envelopes, actor)
+    try:
+        for chunk in _chunks(envelopes, SUBMIT_CHUNK):
+            for outcome in ledger.submit(chunk, mode="proceed"):
+                outcomes.append(_shifted(outcome, len(outcomes)))
+            if progress is not None:
+                progress(len(outcomes), len(envelopes))
+    finally:
+        if window is not None:
+            close_backfill(ledger, key, window=window, actor=actor)
     return outcomes
+
+
+def _history_window(
+    ledger: Ledger, key: KeyPair, envelopes: Sequence[dict[str, Any]], actor: str
+) -> str | None:
+    """Open a backfill window for the policy's dates if some of it is not logged yet (the KP's history
+    reaches back to 2003, far past the backdating allowance); its id, or None when everything is logged
+    already or nothing needs one. Only the administrator may open one: for anyone else, None (each event
+    is then refused for what it is)."""
+    with ledger.engine.connect() as conn:
+        ids = [e["body"]["id"] for e in envelopes]
+        logged = {
+            row[0]
+            for start in range(0, len(ids), 500)
+            for row in conn.execute(
+                select(schema.events.c.event_id).where(schema.events.c.event_id.in_(ids[start : start + 500]))
+            )
+        }
+    times = [parse_time(e["body"]["time"], "time") for e in envelopes if e["body"]["id"] not in logged]
+    if not times:
+        return None
+    try:
+        outcome = open_backfill(
+            ledger,
+            key,
+            start_ns=min(times),
+            until_ns=max(times) + 1_000_000_000,
+            reason="adamas policy load-kp: the Kimberley Process's recorded history",
+            actor=actor,
+        )
+    except AdamasError:
+        return None
+    return outcome.event_id
 
 
 def _shifted(outcome: Outcome, position: int) -> Outcome:

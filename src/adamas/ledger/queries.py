@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from adamas.errors import NotFoundError
 from adamas.ledger.views import (
@@ -54,12 +54,23 @@ def _event_refs(conn: Connection, event_ids: Iterable[str]) -> dict[str, EventRe
     table = schema.events
     out: dict[str, EventRef] = {}
     for batch in chunks(sorted(set(event_ids))):
-        stmt = select(table.c.event_id, table.c.type, table.c.time_ns, table.c.seq).where(
-            table.c.event_id.in_(batch)
-        )
+        stmt = select(
+            table.c.event_id, table.c.type, table.c.time_ns, table.c.seq, table.c.logged_ns, table.c.backfill
+        ).where(table.c.event_id.in_(batch))
         for row in conn.execute(stmt):
-            out[row.event_id] = EventRef(row.event_id, row.type, format_time_ns(row.time_ns), row.seq)
+            out[row.event_id] = EventRef(
+                row.event_id,
+                row.type,
+                format_time_ns(row.time_ns),
+                row.seq,
+                _logged(row.logged_ns),
+                row.backfill,
+            )
     return out
+
+
+def _logged(value: int | None) -> str | None:
+    return None if value is None else format_time_ns(value)
 
 
 def _origin(origin: dict[str, int], sites: dict[str, Any]) -> tuple[OriginShare, ...]:
@@ -133,6 +144,8 @@ def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
             ev.c.actor,
             ev.c.time_ns,
             ev.c.envelope,
+            ev.c.logged_ns,
+            ev.c.backfill,
             latest.c.id.label("corrected_by"),
         )
         .join(le, le.c.seq == ev.c.seq)
@@ -149,6 +162,8 @@ def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
             format_time_ns(row.time_ns),
             json.loads(bytes(row.envelope))["body"],
             row.corrected_by,
+            _logged(row.logged_ns),
+            row.backfill,
         )
         for row in conn.execute(stmt)
     ]
@@ -202,7 +217,8 @@ def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
 
 
 def compromised_events(conn: Connection, event_ids: Iterable[str]) -> set[str]:
-    """Those of ``event_ids`` signed by a key at or after the instant its revocation took effect."""
+    """Those of ``event_ids`` signed by a key, and declared or logged at or after the instant its revocation
+    took effect."""
     ev, keys = schema.events, schema.keys
     out: set[str] = set()
     for batch in chunks(sorted(set(event_ids))):
@@ -210,7 +226,10 @@ def compromised_events(conn: Connection, event_ids: Iterable[str]) -> set[str]:
             select(ev.c.event_id)
             .join(keys, keys.c.id == ev.c.key_id)
             .where(
-                ev.c.event_id.in_(batch), keys.c.revoked_ns.is_not(None), ev.c.time_ns >= keys.c.revoked_ns
+                ev.c.event_id.in_(batch),
+                keys.c.revoked_ns.is_not(None),
+                # Declared or logged at or after the instant: backdating hides nothing.
+                or_(ev.c.time_ns >= keys.c.revoked_ns, ev.c.logged_ns >= keys.c.revoked_ns),
             )
         )
         out.update(row.event_id for row in conn.execute(stmt))

@@ -17,8 +17,8 @@ Invariants:
 
 Error codes: InputError ``receipt.malformed``, ``receipt.min_cosignatures`` (and ``note.vkey``,
 ``note.key_type`` for a bad key); VerificationError ``receipt.leaf_mismatch``, ``receipt.not_in_tree``,
-``receipt.cosignatures`` (too few valid cosignatures), plus the ``note.*`` codes of ``adamas.log.open_note``
-and the ``log.*`` codes of ``adamas.log.verify_inclusion``.
+``receipt.cosignatures`` (too few valid cosignatures), ``receipt.logged_time``, plus the ``note.*`` codes
+of ``adamas.log.open_note`` and the ``log.*`` codes of ``adamas.log.verify_inclusion``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from adamas.errors import InputError, VerificationError
+from adamas.ledger.logged_time import checkpoint_logged_ns
 from adamas.log import (
     Checkpoint,
     CosignatureVerifier,
@@ -39,6 +40,7 @@ from adamas.log import (
     verify_cosignature,
     verify_inclusion,
 )
+from adamas.model.values import format_time_ns, parse_time
 
 __all__ = ["ProofSource", "Receipt", "verify_receipt"]
 
@@ -57,19 +59,34 @@ class Receipt:
     the batch's tree levels (``deferred``), so a batch of a thousand receipts costs nothing until read.
     """
 
-    __slots__ = ("_checkpoint", "_index", "_leaf_hash", "_proof", "_source")
+    __slots__ = ("_checkpoint", "_index", "_leaf_hash", "_logged_ns", "_proof", "_source")
 
     def __init__(
-        self, index: int, leaf_hash: bytes, checkpoint: str, inclusion_proof: Sequence[bytes]
+        self,
+        index: int,
+        leaf_hash: bytes,
+        checkpoint: str,
+        inclusion_proof: Sequence[bytes],
+        *,
+        logged_ns: int | None = None,
     ) -> None:
         self._index = index
         self._leaf_hash = leaf_hash
         self._checkpoint = checkpoint
         self._proof: tuple[bytes, ...] | None = tuple(inclusion_proof)
         self._source: ProofSource | None = None
+        self._logged_ns = logged_ns
 
     @classmethod
-    def deferred(cls, index: int, leaf_hash: bytes, checkpoint: str, source: ProofSource) -> Receipt:
+    def deferred(
+        cls,
+        index: int,
+        leaf_hash: bytes,
+        checkpoint: str,
+        source: ProofSource,
+        *,
+        logged_ns: int | None = None,
+    ) -> Receipt:
         """A receipt whose proof ``source.proof(index)`` computes when it is first read."""
         receipt = cls.__new__(cls)
         receipt._index = index
@@ -77,7 +94,13 @@ class Receipt:
         receipt._checkpoint = checkpoint
         receipt._proof = None
         receipt._source = source
+        receipt._logged_ns = logged_ns
         return receipt
+
+    @property
+    def logged_ns(self) -> int | None:
+        """The ledger's logged time of the event (docs/time.md); None when unknown."""
+        return self._logged_ns
 
     @property
     def index(self) -> int:
@@ -117,13 +140,17 @@ class Receipt:
         return f"Receipt(index={self._index}, leaf_hash={self._leaf_hash.hex()!r}, proof={proof} hashes)"
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON members of a receipt: hex leaf hash, note text, base64 proof hashes."""
-        return {
+        """The JSON members of a receipt: hex leaf hash, note text, base64 proof hashes, and ``logged`` (the
+        logged time, RFC 3339) when known."""
+        out: dict[str, Any] = {
             "index": self.index,
             "leaf_hash": self.leaf_hash.hex(),
             "checkpoint": self.checkpoint,
             "inclusion_proof": [base64.b64encode(h).decode("ascii") for h in self.inclusion_proof],
         }
+        if self._logged_ns is not None:
+            out["logged"] = format_time_ns(self._logged_ns)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Receipt:
@@ -157,7 +184,12 @@ class Receipt:
                     "every proof element is the base64 of a 32-byte hash", f"inclusion_proof[{number}]"
                 )
             hashes.append(value)
-        return cls(index, leaf, checkpoint, tuple(hashes))
+        logged = data.get("logged")
+        try:
+            logged_ns = None if logged is None else parse_time(logged, "logged")
+        except (InputError, TypeError) as exc:
+            raise _malformed("logged must be an RFC 3339 UTC time", "logged") from exc
+        return cls(index, leaf, checkpoint, tuple(hashes), logged_ns=logged_ns)
 
     def verify(
         self,
@@ -226,7 +258,18 @@ def verify_receipt(
     verify_inclusion(
         receipt.leaf_hash, receipt.index, checkpoint.size, receipt.inclusion_proof, checkpoint.root_hash
     )
-    # 6. Enough trusted witnesses cosigned this very checkpoint (tlog-cosignature: a cosignature covers the
+    # 6. A logged time it claims is no later than the logged time its checkpoint was signed with (for the
+    #    receipt of an accepted event, the checkpoint of its own batch: the two are equal).
+    signed = checkpoint_logged_ns(checkpoint)
+    if receipt.logged_ns is not None and signed is not None and receipt.logged_ns > signed:
+        raise VerificationError(
+            "the receipt claims a logged time after its checkpoint was signed",
+            code="receipt.logged_time",
+            field="logged",
+            expected=f"<= {format_time_ns(signed)}",
+            actual=format_time_ns(receipt.logged_ns),
+        )
+    # 7. Enough trusted witnesses cosigned this very checkpoint (tlog-cosignature: a cosignature covers the
     #    whole checkpoint text, so it vouches for the root the proof just led to).
     if cosigners:
         _check_cosignatures(receipt.checkpoint.encode("utf-8"), cosigners, needed)

@@ -25,6 +25,7 @@ from typing import Final
 from sqlalchemy import Connection, Engine, insert, select
 
 from adamas.errors import ConflictError, InputError, NotFoundError, StorageError
+from adamas.ledger.logged_time import logged_line
 from adamas.ledger.outcome import Outcome
 from adamas.ledger.receipts import Receipt
 from adamas.log import (
@@ -130,12 +131,21 @@ class TransparencyLog:
     # --- appending and signing ----------------------------------------------------------------------------
 
     def append(self, conn: Connection, head: int, leaf_hashes: Sequence[bytes], *, now_ns: int) -> Logged:
-        """Append a batch's leaves (leaf ``head`` onwards) and sign the new tree in ``conn``'s transaction."""
+        """Append a batch's leaves (leaf ``head`` onwards) and sign the new tree in ``conn``'s transaction;
+        ``now_ns`` is the batch's logged time, which the checkpoint carries as its ``logged`` line."""
         growth = append_leaves(conn, head, leaf_hashes)
-        return Logged(growth, self.sign(conn, growth.new_size, growth.root, now_ns=now_ns))
+        return Logged(growth, self.sign(conn, growth.new_size, growth.root, now_ns=now_ns, logged=True))
 
-    def sign(self, conn: Connection, size: int, root: bytes, *, now_ns: int) -> str:
-        """Sign and store the checkpoint of the tree of ``size`` whose root the caller computed as ``root``.
+    def last_logged_ns(self, conn: Connection) -> int | None:
+        """The time the newest checkpoint was signed at (the last batch's logged time), or None."""
+        row = conn.execute(
+            select(log_checkpoints.c.signed_ns).order_by(log_checkpoints.c.size.desc()).limit(1)
+        ).scalar()
+        return None if row is None else int(row)
+
+    def sign(self, conn: Connection, size: int, root: bytes, *, now_ns: int, logged: bool = False) -> str:
+        """Sign and store the checkpoint of the tree of ``size`` whose root the caller computed as ``root``;
+        ``logged``: it carries ``now_ns`` as the logged time of the leaves it adds (``logged`` line).
 
         Refused (nothing is signed) unless the stored tiles give the same root and the previous checkpoint
         verifies under the log's key and is consistent with the new tree.
@@ -169,7 +179,9 @@ class TransparencyLog:
                 )
             proof = consistency_proof(old.size, size, reader)
             verify_consistency(old.size, size, proof, old.root_hash, stored_root)
-        note = sign_checkpoint(Checkpoint(self.origin, size, root), [self._signer]).decode("utf-8")
+        extensions = (logged_line(now_ns),) if logged else ()
+        checkpoint = Checkpoint(self.origin, size, root, extensions)
+        note = sign_checkpoint(checkpoint, [self._signer]).decode("utf-8")
         conn.execute(insert(log_checkpoints).values(size=size, note=note, signed_ns=now_ns))
         return note
 
@@ -196,10 +208,11 @@ class TransparencyLog:
             if o.index is None or o.leaf_hash is None:
                 continue
             if o.status == "accepted" and growth is not None:
-                receipt = deferred(o.index, o.leaf_hash, note, growth)
+                receipt = deferred(o.index, o.leaf_hash, note, growth, logged_ns=o.logged_ns)
             elif o.status == "duplicate":
                 reader = reader or StoredHashReader(conn)
-                receipt = Receipt(o.index, o.leaf_hash, note, inclusion_proof(o.index, size, reader))
+                proof = inclusion_proof(o.index, size, reader)
+                receipt = Receipt(o.index, o.leaf_hash, note, proof, logged_ns=o.logged_ns)
             else:
                 continue
             # The outcome is still being built (nobody outside submit has seen it): this completes it.

@@ -50,16 +50,26 @@ class OriginShare:
 
 @dataclass(frozen=True, slots=True)
 class EventRef:
-    """Which event made something: id, type, time and leaf index."""
+    """Which event made something: id, type, declared time, leaf index, logged time and the backfill window
+    that admitted it (if any)."""
 
     id: str
     type: str
     time: str
     index: int
+    logged: str | None = None
+    backfill: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"id": self.id, "type": self.type, "time": self.time, "index": self.index}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "time": self.time,
+            "index": self.index,
+            "logged": self.logged,
+            "backfill": self.backfill,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +123,10 @@ class HistoryEntry:
     body: dict[str, Any]
     corrected_by: str | None = None
     """The correcting event, when this one was corrected (it stays in the log as it was signed)."""
+    logged: str | None = None
+    """The ledger's logged time (RFC 3339); None for events logged before it was recorded."""
+    backfill: str | None = None
+    """The ``ledger.backfill`` window that admitted the event past the backdating allowance, if any."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -123,6 +137,8 @@ class HistoryEntry:
             "type": self.type,
             "actor": self.actor,
             "time": self.time,
+            "logged": self.logged,
+            "backfill": self.backfill,
             "body": self.body,
         }
 

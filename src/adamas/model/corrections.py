@@ -9,12 +9,14 @@ replacement would make invalid refuses the correction (``correct.conflict``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any, Final
 
 from adamas.model.checks import actor_of, refuse
 from adamas.model.events import Event
 from adamas.model.records import Correction
 from adamas.model.state import State
+from adamas.model.timing import CLOCK_SKEW_NS, admit_time
 
 __all__ = ["CORRECTION_HANDLERS", "named_lots"]
 
@@ -65,6 +67,18 @@ def _correct(event: Event, state: State) -> None:
                     f"is {getattr(original, name)}",
                     f"replacement.{name}",
                 )
+        # The replacement passes the time checks of the event it replaces, at that event's logged time: it
+        # cannot carry a time the original could not have had (a replacement dated 2099, or years back).
+        if original.logged_ns is not None:
+            stamped = replace(replacement, logged_ns=original.logged_ns, backfill=None)
+            admit_time(stamped, state, field="replacement.time")
+        elif event.logged_ns is not None and replacement.time_ns > event.logged_ns + CLOCK_SKEW_NS:
+            # An original logged before logged times were recorded: held to the correction's own clock.
+            raise refuse(
+                "envelope.clock_skew",
+                f"the replacement's time {replacement.time} is ahead of the ledger's clock",
+                "replacement.time",
+            )
     # The history of every lot id concerned shows the correction (whether or not the lot still exists once
     # the state is recomputed: the same on the first run and on every replay).
     for lot_id in sorted(

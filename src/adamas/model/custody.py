@@ -38,6 +38,15 @@ RECEIVE_TOLERANCE_PER_MILLE: Final = 1  # 0.1%
 GRADE_TOLERANCE: Final = 1  # 0.01 ct
 
 
+def _widest(lots: Sequence[Lot]) -> dict[str, Hundredths]:
+    """Largest-stone bounds of goods put together (merged or set): per site, the largest of any input."""
+    out: dict[str, Hundredths] = {}
+    for lot in lots:
+        for site in lot.origin:
+            out[site] = max(out.get(site, 0), lot.largest_stone(site))
+    return dict(sorted(out.items()))
+
+
 def _lot_register(event: Event, state: State) -> None:
     spec = event.fields["lot"]
     require_role(event, state, "mine_operator")
@@ -70,6 +79,7 @@ def _lot_register(event: Event, state: State) -> None:
             event=event.id,
             last_time_ns=event.time_ns,
             value=spec["value"],
+            largest={site.id: spec["carats"]},
         )
     )
 
@@ -109,22 +119,17 @@ def _lot_split(event: Event, state: State) -> None:
             "at most 1% may be lost in a split",
             "loss",
         )
-    stones = [p.stones for p in into if p.stones is not None]
-    if parent.stones is not None and sum(stones) > parent.stones:
-        raise refuse(
-            "mass.not_conserved",
-            f"the parts hold {sum(stones)} stones; lot {parent.id} has {parent.stones}",
-            "into",
-        )
+    counts = _split_counts(parent, into)
     origins = carry(parent, [p.carats or 0 for p in into], loss)
     _consume(state, parent, event)
-    for part, origin in zip(into, origins, strict=True):
+    for part, origin, count in zip(into, origins, counts, strict=True):
+        carats = part.carats or 0
         state.put_lot(
             Lot(
                 id=part.id,
-                kind="rough_stone" if parent.kind == "rough_stone" or part.stones == 1 else "rough_parcel",
-                carats=part.carats or 0,
-                stones=part.stones,
+                kind="rough_stone" if parent.kind == "rough_stone" or count == 1 else "rough_parcel",
+                carats=carats,
+                stones=count,
                 holder=event.actor,
                 state="held",
                 origin=origin,
@@ -132,8 +137,42 @@ def _lot_split(event: Event, state: State) -> None:
                 event=event.id,
                 last_time_ns=event.time_ns,
                 value=part.value,
+                largest={site: min(parent.largest_stone(site), carats) for site in sorted(origin)},
             )
         )
+
+
+def _split_counts(parent: Lot, into: Sequence[OutputSpec]) -> list[int | None]:
+    """The stone count of each part: stones are conserved where goods are not cut (docs/time.md, "Stones").
+
+    A parent of known count: the parts' counts sum to it exactly; one part that gives none takes what the
+    others leave (at least one stone); parts of two or more that give none share the rest, their counts
+    unknown. A parent of unknown count: the parts declare none (a count cannot come from nowhere).
+    """
+    given = [p.stones for p in into]
+    missing = [i for i, count in enumerate(given) if count is None]
+    declared = sum(c for c in given if c is not None)
+    if parent.stones is None:
+        if declared:
+            raise refuse(
+                "mass.not_conserved",
+                f"the stone count of lot {parent.id} is unknown, so its parts cannot declare one",
+                "into",
+            )
+        return [None] * len(into)
+    if declared + len(missing) > parent.stones or (not missing and declared != parent.stones):
+        raise refuse(
+            "mass.not_conserved",
+            f"the parts hold {declared} stones"
+            + (f" and {len(missing)} more parts" if missing else "")
+            + f"; lot {parent.id} has {parent.stones}: a split neither creates nor loses stones",
+            "into",
+            expected=parent.stones,
+            actual=declared,
+        )
+    if len(missing) == 1:
+        return [parent.stones - declared if c is None else c for c in given]
+    return list(given)
 
 
 def _kind_class(kind: str) -> str:
@@ -165,11 +204,17 @@ def _lot_merge(event: Event, state: State) -> None:
             actual=format_hundredths(into.carats),
         )
     counts = [lot.stones for lot in lots]
-    stones = (
-        into.stones
-        if into.stones is not None
-        else (sum(c for c in counts if c is not None) if all(c is not None for c in counts) else None)
-    )
+    stones = sum(c for c in counts if c is not None) if all(c is not None for c in counts) else None
+    if into.stones is not None and into.stones != stones:
+        raise refuse(
+            "mass.not_conserved",
+            f"into.stones is {into.stones}; the lots hold "
+            + (f"{stones} stones" if stones is not None else "stones of unknown count")
+            + ": a merge neither creates nor loses stones",
+            "into.stones",
+            expected=stones,
+            actual=into.stones,
+        )
     for lot in lots:
         _consume(state, lot, event)
     kind = "rough_parcel" if classes == {"rough"} else lots[0].kind
@@ -186,6 +231,7 @@ def _lot_merge(event: Event, state: State) -> None:
             event=event.id,
             last_time_ns=event.time_ns,
             value=into.value,
+            largest=_widest(lots),
         )
     )
 
@@ -347,6 +393,12 @@ def _lot_manufacture(event: Event, state: State) -> None:
     _consume(state, rough, event)
     for spec, origin in zip(outputs, origins, strict=True):
         assert spec.kind is not None and spec.carats is not None
+        # A polished output is one stone of exactly its weight; a remainder is bounded by the rough too.
+        polished_stone = spec.kind in POLISHED_KINDS
+        largest = {
+            site: spec.carats if polished_stone else min(rough.largest_stone(site), spec.carats)
+            for site in sorted(origin)
+        }
         state.put_lot(
             Lot(
                 id=spec.id,
@@ -360,6 +412,7 @@ def _lot_manufacture(event: Event, state: State) -> None:
                 parents=(rough.id,),
                 event=event.id,
                 last_time_ns=event.time_ns,
+                largest=largest,
             )
         )
 
@@ -424,6 +477,7 @@ def _lot_assemble(event: Event, state: State) -> None:
             event=event.id,
             last_time_ns=event.time_ns,
             details={"description": into.description},
+            largest=_widest(lots),
         )
     )
 

@@ -99,6 +99,10 @@ class Event:
     time: str
     time_ns: int
     fields: dict[str, Any]
+    logged_ns: int | None = None
+    """The ledger's logged time for this event (set by the ledger, never signed; None: not known)."""
+    backfill: str | None = None
+    """The ``ledger.backfill`` window that admitted it past the backdating allowance, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,8 +284,14 @@ def _participant(r: Reader, *, genesis: bool) -> ParticipantSpec:
     return ParticipantSpec(pid, name, country, roles, keys)
 
 
+MAX_BACKDATE_ALLOWANCE_DAYS: Final = 3_650
+
+
 def _genesis(r: Reader) -> dict[str, Any]:
-    return {"administrator": _participant(r, genesis=True)}
+    # ``backdate_allowance_days`` (an optional Adamas field): the ledger's backdating allowance, fixed in
+    # leaf 0 so that anyone replaying the log judges ``time.backdated`` as the operator did.
+    days = r.integer("backdate_allowance_days", required=False, maximum=MAX_BACKDATE_ALLOWANCE_DAYS)
+    return {"administrator": _participant(r, genesis=True), "backdate_allowance_days": days}
 
 
 def _participant_register(r: Reader) -> dict[str, Any]:
@@ -646,6 +656,27 @@ def _correct(r: Reader) -> dict[str, Any]:
     }
 
 
+def _ledger_backfill(r: Reader) -> dict[str, Any]:
+    start, until, closes = r.time("from"), r.time("until"), r.time("closes")
+    assert start is not None and until is not None and closes is not None
+    if until[1] <= start[1]:
+        raise InputError(
+            "until must be after from: a window admits declared times in [from, until)", field="until"
+        )
+    return {
+        "from": start[0],
+        "from_ns": start[1],
+        "until": until[0],
+        "until_ns": until[1],
+        "closes": closes[0],
+        "closes_ns": closes[1],
+        "reason": _text(r, "reason"),
+        # ``window`` (an optional Adamas field): the id of an open window that this event closes early, at
+        # ``closes``; its ``from`` and ``until`` repeat the window's (docs/time.md).
+        "window": r.string("window", required=False, pattern=EVENT_ID, what="event id"),
+    }
+
+
 _PARSERS: Final[dict[str, Callable[[Reader], dict[str, Any]]]] = {
     "genesis": _genesis,
     "participant.register": _participant_register,
@@ -671,5 +702,6 @@ _PARSERS: Final[dict[str, Callable[[Reader], dict[str, Any]]]] = {
     "certificate.void": _certificate_void,
     "attest": _attest,
     "correct": _correct,
+    "ledger.backfill": _ledger_backfill,
 }
 SUPPORTED_TYPES: Final = frozenset(_PARSERS)

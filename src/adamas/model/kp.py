@@ -63,17 +63,41 @@ def standing(state: State, country: str | None, at_ns: int) -> CountryStatus | N
     return current
 
 
+def _instants(event: Event, declared_ns: int | None = None) -> tuple[int, ...]:
+    """When a validity window is judged for ``event``: at the declared instant (``declared_ns``, default the
+    event's time) and at the logged time, or at the declared instant alone inside a backfill window, so that
+    backdating cannot escape a suspension, a sanction or an expiry (docs/time.md)."""
+    declared = event.time_ns if declared_ns is None else declared_ns
+    if event.logged_ns is None or event.backfill is not None or event.logged_ns == declared:
+        return (declared,)
+    return (declared, event.logged_ns)
+
+
 def _require_standing(
+    state: State,
+    country: str | None,
+    at: int | tuple[int, ...],
+    field: str,
+    *,
+    what: str,
+    zones: Iterable[str | None] | None = None,
+) -> None:
+    """Refuse unless ``country`` is a participant in good standing at every instant of ``at`` (or,
+    suspended, every one of ``zones`` is a listed compliant zone)."""
+    zone_list = list(zones) if zones is not None else []
+    for at_ns in (at,) if isinstance(at, int) else at:
+        _require_standing_at(state, country, at_ns, field, what=what, zones=zone_list)
+
+
+def _require_standing_at(
     state: State,
     country: str | None,
     at_ns: int,
     field: str,
     *,
     what: str,
-    zones: Iterable[str | None] | None = None,
+    zones: list[str | None],
 ) -> None:
-    """Refuse unless ``country`` is a participant in good standing at ``at_ns`` (or, suspended, every
-    one of ``zones`` is a listed compliant zone)."""
     entry = standing(state, country, at_ns)
     if entry is None or entry.status == "participant":
         return
@@ -86,8 +110,7 @@ def _require_standing(
             country=country,
         )
     listed = set(entry.compliant_zones)
-    zone_list = list(zones) if zones is not None else []
-    if zone_list and all(zone is not None and zone in listed for zone in zone_list):
+    if zones and all(zone is not None and zone in listed for zone in zones):
         return
     raise refuse(
         "country.suspended",
@@ -128,7 +151,7 @@ def _zones(state: State, lots: Iterable[Lot]) -> list[str | None]:
 
 def check_production(state: State, event: Event, country: str, zone: str | None) -> None:
     """Production is refused in a non-participant, and in a suspended country outside compliant zones."""
-    _require_standing(state, country, event.time_ns, "lot.site", what="production", zones=[zone])
+    _require_standing(state, country, _instants(event), "lot.site", what="production", zones=[zone])
 
 
 def crosses_kp_border(sender: Participant, to: Participant) -> bool:
@@ -142,8 +165,9 @@ def check_export(
     """Rules of a cross-border shipment of rough; returns the certificate it uses up."""
     if not any(lot.kind in ROUGH_KINDS for lot in lots):
         return None
-    _require_standing(state, sender.country, event.time_ns, "actor", what="export", zones=_zones(state, lots))
-    _require_standing(state, to.country, event.time_ns, "to", what="import")
+    instants = _instants(event)
+    _require_standing(state, sender.country, instants, "actor", what="export", zones=_zones(state, lots))
+    _require_standing(state, to.country, instants, "to", what="import")
     number = event.fields["certificate"]
     if number is None:
         raise refuse(
@@ -165,10 +189,16 @@ def check_export(
             "shipment only",
             "certificate",
         )
-    if event.time_ns > cert.expires_ns:
+    # No grace: a shipment logged after the expiry instant is refused whatever time it declares.
+    if max(instants) > cert.expires_ns:
         raise refuse(
             "certificate.expired",
-            f"certificate {number} expired at {format_time_ns(cert.expires_ns)}",
+            f"certificate {number} expired at {format_time_ns(cert.expires_ns)}"
+            + (
+                f"; the ledger logged this shipment at {format_time_ns(max(instants))}"
+                if max(instants) > event.time_ns
+                else ""
+            ),
             "certificate",
         )
     expected = {
@@ -220,7 +250,7 @@ def check_import(event: Event, state: State, shipment: Shipment, lots: Sequence[
                 "shipment",
             )
     for i, lot in enumerate(lots):
-        sanction = _sanction_for(state, lot, receiver.country, event.time_ns)
+        sanction = _sanction_for(state, lot, receiver.country, max(_instants(event)))
         if sanction is not None:
             raise refuse(
                 "sanction.origin",
@@ -252,9 +282,15 @@ def _sanction_for(
         if not barred:
             continue
         if sanction.min_stone_carats is not None and lot.kind in POLISHED_KINDS:
-            per_stone = lot.carats / (lot.stones or 1)
-            if per_stone < sanction.min_stone_carats:
-                continue  # polished stones below the threshold are exempt
+            # Polished stones below the threshold are exempt, judged by the largest any stone of a barred
+            # origin can be (tracked from the cut through every merge), never by declared stone counts.
+            heaviest = max(
+                lot.largest_stone(site)
+                for site in lot.origin
+                if (found := state.site(site)) is not None and found.country in barred
+            )
+            if heaviest < sanction.min_stone_carats:
+                continue
         return sanction, barred
     return None
 
@@ -353,7 +389,8 @@ def _certificate_issue(event: Event, state: State) -> None:
             raise refuse("actor.suspended", f"{who.id} is {who.status}", field)
         if role not in who.roles or who.country != country:
             raise refuse("certificate.mismatch", f"{who.id} is not a registered {role} in {country}", field)
-    _require_standing(state, importing, c["issued_ns"], "certificate.importing_country", what="import")
+    issued_at = _instants(event, c["issued_ns"])
+    _require_standing(state, importing, issued_at, "certificate.importing_country", what="import")
     lots = []
     for i, lot_id in enumerate(c["lots"]):
         lot = state.lot(lot_id)
@@ -401,11 +438,11 @@ def _certificate_issue(event: Event, state: State) -> None:
             "certificate.parcels",
         )
     _require_standing(
-        state, exporting, c["issued_ns"], "certificate.lots", what="export", zones=_zones(state, lots)
+        state, exporting, issued_at, "certificate.lots", what="export", zones=_zones(state, lots)
     )
     if len(origin) > 1:
         for sanction in state.sanctions():
-            if sanction.single_origin_required and _applies_to(sanction, importing, c["issued_ns"]):
+            if sanction.single_origin_required and _applies_to(sanction, importing, max(issued_at)):
                 raise refuse(
                     "sanction.single_origin",
                     f"{importing} accepts only single-origin certificates (sanction {sanction.id}); "

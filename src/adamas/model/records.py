@@ -14,6 +14,7 @@ from adamas.model.values import Hundredths
 __all__ = [
     "ATTEST_CLAIMS",
     "ATTEST_SUBJECTS",
+    "DEFAULT_BACKDATE_ALLOWANCE_NS",
     "EU_MEMBERS",
     "EU_TERRITORIES",
     "EVIDENCE_LEVELS",
@@ -25,11 +26,13 @@ __all__ = [
     "ROUGH_KINDS",
     "SITE_KINDS",
     "Attestation",
+    "Backfill",
     "Certificate",
     "Correction",
     "CountryStatus",
     "Flag",
     "Key",
+    "LedgerSettings",
     "Lot",
     "Participant",
     "Sanction",
@@ -115,13 +118,18 @@ class Participant:
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    """A participant's Ed25519 key; ``revoked_ns`` is the instant from which it signs nothing."""
+    """A participant's Ed25519 key; ``revoked_ns`` is the instant from which it signs nothing.
+
+    ``compromised``: revoked by its registrar with effect before the revocation's own time; such a key signs
+    nothing logged after the revocation was logged, whatever the declared time (docs/time.md).
+    """
 
     id: str
     participant: str
     public_key: bytes
     event: str
     revoked_ns: int | None = None
+    compromised: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +165,16 @@ class Lot:
     shipment: str | None = None
     frozen_from: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    largest: dict[str, Hundredths] | None = None
+    """Per mine site of its origin, an upper bound on the weight of any single stone of the lot that holds
+    carats of that mine; what size thresholds are judged by, never the declared stone counts. None (rows
+    from before the bound was kept): the lot's own carats bound every stone."""
+
+    def largest_stone(self, site: str) -> Hundredths:
+        """The heaviest a single stone holding carats of ``site`` can be in this lot."""
+        if self.largest is None or site not in self.largest:
+            return self.carats
+        return min(self.largest[site], self.carats)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,3 +288,32 @@ class Correction:
     target: str
     reason: str
     replacement: dict[str, Any] | None
+
+
+DEFAULT_BACKDATE_ALLOWANCE_NS: Final = 30 * 86_400 * 1_000_000_000
+"""How far a declared time may lag the logged time outside a backfill window: 30 days (EVENTS.md, "Time")."""
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSettings:
+    """Settings of a ledger that the rules read, fixed by its genesis event (so any replay knows them)."""
+
+    backdate_allowance_ns: int = DEFAULT_BACKDATE_ALLOWANCE_NS
+
+
+@dataclass(frozen=True, slots=True)
+class Backfill:
+    """A ``ledger.backfill`` window: events declared in [``from_ns``, ``until_ns``) are admitted past the
+    backdating allowance while their logged time is in [``opened_ns``, ``closes_ns``]."""
+
+    id: str
+    from_ns: int
+    until_ns: int
+    closes_ns: int
+    opened_ns: int
+    reason: str
+    closed_by: str | None = None
+
+    def admits(self, declared_ns: int, logged_ns: int) -> bool:
+        """True when this window admits an event declared at ``declared_ns`` and logged at ``logged_ns``."""
+        return self.from_ns <= declared_ns < self.until_ns and self.opened_ns <= logged_ns <= self.closes_ns

@@ -22,21 +22,27 @@ from adamas.model.custody import CUSTODY_HANDLERS
 from adamas.model.events import Envelope, Event
 from adamas.model.kp import KP_HANDLERS
 from adamas.model.oversight import OVERSIGHT_HANDLERS
-from adamas.model.records import Key, Participant, Site
+from adamas.model.records import Backfill, Key, LedgerSettings, Participant, Site
 from adamas.model.state import State
+from adamas.model.timing import CLOCK_SKEW_NS, DAY_NS, admit_time, check_key_time
+from adamas.model.values import format_time_ns
 
 __all__ = ["CLOCK_SKEW_NS", "apply", "authenticate"]
 
-CLOCK_SKEW_NS: Final = 5 * 60 * 1_000_000_000
 
+def authenticate(
+    envelope: Envelope, state: State, *, now_ns: int | None = None, sig_ok: bool | None = None
+) -> Event:
+    """Check that the envelope is signed by a valid, unrevoked key of an active actor, at an admissible time;
+    return its event marked with the backfill window that admitted it, if any.
 
-def authenticate(envelope: Envelope, state: State, *, now_ns: int | None, sig_ok: bool | None = None) -> None:
-    """Check that the envelope is signed by a valid, unrevoked key of an active actor, not from the future.
-
-    ``sig_ok`` is the result of an earlier signature check against this key, when the caller verified a
-    whole batch ahead of time; ``None`` verifies here.
+    The event's ``logged_ns`` (stamped by the ledger) is the clock the time checks use; ``now_ns`` stands in
+    for it when the event has none. ``sig_ok`` is the result of an earlier signature check against this key,
+    when the caller verified a whole batch ahead of time; ``None`` verifies here.
     """
     event = envelope.event
+    if event.logged_ns is None and now_ns is not None:
+        event = replace(event, logged_ns=now_ns)
     if event.type == "genesis":
         _authenticate_genesis(envelope, state, sig_ok)
     else:
@@ -58,18 +64,8 @@ def authenticate(envelope: Envelope, state: State, *, now_ns: int | None, sig_ok
                 code="envelope.bad_signature",
                 field="sig",
             )
-        if key.revoked_ns is not None and event.time_ns >= key.revoked_ns:
-            raise RuleError(
-                f"key {event.key} was revoked with effect before this event's time {event.time}",
-                code="envelope.key_revoked",
-                field="key",
-            )
-    if now_ns is not None and event.time_ns > now_ns + CLOCK_SKEW_NS:
-        raise RuleError(
-            f"time {event.time} is more than 5 minutes ahead of the ledger's clock",
-            code="envelope.clock_skew",
-            field="time",
-        )
+        check_key_time(event, key, state)
+    event = admit_time(event, state)
     if event.type != "genesis":
         actor = state.participant(event.actor)
         if actor is None or not actor.active:
@@ -77,6 +73,7 @@ def authenticate(envelope: Envelope, state: State, *, now_ns: int | None, sig_ok
             raise RuleError(
                 f"{event.actor} is {status} and may sign nothing", code="actor.suspended", field="actor"
             )
+    return event
 
 
 def _authenticate_genesis(envelope: Envelope, state: State, sig_ok: bool | None) -> None:
@@ -115,6 +112,8 @@ def apply(event: Event, state: State) -> None:
 
 def _genesis(event: Event, state: State) -> None:
     admin = event.fields["administrator"]
+    if event.fields.get("backdate_allowance_days") is not None:
+        state.put_settings(LedgerSettings(event.fields["backdate_allowance_days"] * DAY_NS))
     state.put_participant(
         Participant(admin.id, admin.name, admin.country, admin.roles, "active", None, event.id)
     )
@@ -200,8 +199,9 @@ def _key_revoke(event: Event, state: State) -> None:
             "only the registrar may revoke a key with effect in the past (a compromise)",
             "effective",
         )
-    state.put_key(replace(key, revoked_ns=effective_ns))
-    if effective_ns < event.time_ns:
+    compromised = effective_ns < event.time_ns
+    state.put_key(replace(key, revoked_ns=effective_ns, compromised=compromised))
+    if compromised:
         # A compromise: what the key signed from the effective instant on stays in the log, flagged.
         for signed in state.events_signed_since(key.id, effective_ns):
             flag(
@@ -237,6 +237,47 @@ def _site_register(event: Event, state: State) -> None:
     state.put_site(Site(event=event.id, **{k: v for k, v in spec.items() if k != "annual_capacity"}))
 
 
+def _ledger_backfill(event: Event, state: State) -> None:
+    """Open a backfill window, or (``window`` given) close an open one early at ``closes``."""
+    if not is_admin(actor_of(event, state)):
+        raise refuse("actor.not_authorized", "only the scheme administrator opens backfill windows", "actor")
+    f = event.fields
+    logged = event.logged_ns if event.logged_ns is not None else event.time_ns
+    if f["window"] is None:
+        if f["closes_ns"] < logged:
+            raise refuse(
+                "backfill.closes",
+                f"closes {f['closes']} is before the ledger's clock; the window would admit nothing",
+                "closes",
+            )
+        state.put_backfill(
+            Backfill(event.id, f["from_ns"], f["until_ns"], f["closes_ns"], logged, f["reason"] or "")
+        )
+        return
+    window = next((w for w in state.backfills() if w.id == f["window"]), None)
+    if window is None:
+        raise refuse("backfill.unknown", f"there is no backfill window {f['window']}", "window")
+    if window.closed_by is not None:
+        raise refuse(
+            "backfill.closed", f"backfill window {window.id} was closed by {window.closed_by}", "window"
+        )
+    for name in ("from", "until"):
+        expected = getattr(window, f"{name}_ns")
+        if f[f"{name}_ns"] != expected:
+            raise refuse(
+                "backfill.mismatch",
+                f"{name} must repeat the {name} of window {window.id} ({format_time_ns(expected)})",
+                name,
+            )
+    if f["closes_ns"] > window.closes_ns:
+        raise refuse(
+            "backfill.closes",
+            f"a close cannot extend window {window.id}, which closes at {format_time_ns(window.closes_ns)}",
+            "closes",
+        )
+    state.put_backfill(replace(window, closes_ns=f["closes_ns"], closed_by=event.id))
+
+
 _HANDLERS: Final[dict[str, Callable[[Event, State], None]]] = {
     "genesis": _genesis,
     "participant.register": _participant_register,
@@ -248,4 +289,5 @@ _HANDLERS: Final[dict[str, Callable[[Event, State], None]]] = {
     **KP_HANDLERS,
     **OVERSIGHT_HANDLERS,
     **CORRECTION_HANDLERS,
+    "ledger.backfill": _ledger_backfill,
 }

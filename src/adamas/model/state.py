@@ -13,11 +13,13 @@ if TYPE_CHECKING:
 
 from adamas.model.records import (
     Attestation,
+    Backfill,
     Certificate,
     Correction,
     CountryStatus,
     Flag,
     Key,
+    LedgerSettings,
     Lot,
     Participant,
     Sanction,
@@ -43,6 +45,8 @@ class State(Protocol):
     def events_signed_since(self, key_id: str, time_ns: int) -> list[str]: ...
     def event_logged(self, event_id: str) -> bool: ...
     def logged_event(self, event_id: str) -> Event | None: ...
+    def settings(self) -> LedgerSettings: ...
+    def backfills(self) -> list[Backfill]: ...
 
     def put_participant(self, participant: Participant) -> None: ...
     def put_key(self, key: Key) -> None: ...
@@ -54,6 +58,8 @@ class State(Protocol):
     def put_certificate(self, certificate: Certificate) -> None: ...
     def put_attestation(self, attestation: Attestation) -> None: ...
     def put_correction(self, correction: Correction) -> None: ...
+    def put_settings(self, settings: LedgerSettings) -> None: ...
+    def put_backfill(self, backfill: Backfill) -> None: ...
     def touch(self, lot_id: str) -> None: ...
     def flag(self, flag: Flag) -> None: ...
 
@@ -76,7 +82,10 @@ class MemoryState:
         self.logged: dict[str, Event] = {}
         """Applied events by id, for corrections."""
         self.signed: list[tuple[str, str, int]] = []
-        """(event id, key id, time) of every applied event, for compromise look-ups."""
+        """(event id, key id, the later of its declared and logged times) of every applied event, for
+        compromise look-ups."""
+        self.ledger_settings = LedgerSettings()
+        self.windows: dict[str, Backfill] = {}
 
     def participant(self, participant_id: str) -> Participant | None:
         return self.participants.get(participant_id)
@@ -122,6 +131,18 @@ class MemoryState:
 
     def put_correction(self, correction: Correction) -> None:
         self.corrections.append(correction)
+
+    def settings(self) -> LedgerSettings:
+        return self.ledger_settings
+
+    def put_settings(self, settings: LedgerSettings) -> None:
+        self.ledger_settings = settings
+
+    def backfills(self) -> list[Backfill]:
+        return list(self.windows.values())
+
+    def put_backfill(self, backfill: Backfill) -> None:
+        self.windows[backfill.id] = backfill
 
     def touch(self, lot_id: str) -> None:
         return None

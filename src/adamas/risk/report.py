@@ -19,7 +19,8 @@ from adamas.risk.stats import Statistics, statistics
 __all__ = ["write_report"]
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .5em}
+table{border-collapse:collapse;margin:1em 0;font-size:.8em;display:block;overflow-x:auto}
+td,th{border:1px solid #ccc;padding:.25em .5em}
 td.n{text-align:right;font-variant-numeric:tabular-nums}h1,h2{font-weight:600}figure{margin:1em 0}"""
 
 
@@ -62,7 +63,7 @@ def write_report(ledger: Ledger, year: int, out_dir: Path) -> list[Path]:
         ) from exc
     stats = statistics(ledger, year)
     found = [f for f in flags(ledger) if (f.period or "").startswith(str(year))]
-    rows = sorted(stats.rows, key=lambda r: -r.production.carats)
+    rows = sorted((r for r in stats.rows if r.production.carats), key=lambda r: -r.production.carats)
     names = [r.country for r in rows]
     files = [
         _bar(
@@ -87,7 +88,7 @@ def write_report(ledger: Ledger, year: int, out_dir: Path) -> list[Path]:
             "US$/ct",
         ),
     ]
-    exporters = sorted(stats.rows, key=lambda r: -r.exports.carats)
+    exporters = sorted((r for r in stats.rows if r.exports.carats), key=lambda r: -r.exports.carats)
     files.append(
         _bar(
             out_dir / "exports-carats.svg",

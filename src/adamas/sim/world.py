@@ -71,6 +71,11 @@ class World:
             self.actors[participant_id] = Actor(participant_id, self.key_for(participant_id), country)
         return self.actors[participant_id]
 
+    def clock(self) -> int:
+        """The world's time now, as a ledger clock: a ledger opened with ``clock=world.clock`` logs each
+        event as the world signs it (the time of the last signed event)."""
+        return self.now_ns
+
     @property
     def time(self) -> str:
         """The current time of the world."""
@@ -453,8 +458,20 @@ def demo_world() -> tuple[World, str]:
     w.produce(debswana, "OR-2026-0001", "orapa", "800.00", stones=390, value="72000.00")
     w.ship(debswana, "shp-bw-0001", ["JW-2026-0001", "OR-2026-0001"], sorter.id, seal="BW-SEAL-77120")
     w.receive(sorter, "shp-bw-0001", {"JW-2026-0001": "1200.00", "OR-2026-0001": "800.00"})
-    w.split(sorter, "JW-2026-0001", {"JW-2026-0001-A": "300.00", "JW-2026-0001-B": "898.80"}, loss="1.20")
-    w.split(sorter, "OR-2026-0001", {"OR-2026-0001-A": "200.00", "OR-2026-0001-B": "600.00"})
+    # Stone counts are conserved: the parts of a split share the parent's stones exactly.
+    w.split(
+        sorter,
+        "JW-2026-0001",
+        {"JW-2026-0001-A": "300.00", "JW-2026-0001-B": "898.80"},
+        loss="1.20",
+        stones={"JW-2026-0001-A": 100, "JW-2026-0001-B": 310},
+    )
+    w.split(
+        sorter,
+        "OR-2026-0001",
+        {"OR-2026-0001-A": "200.00", "OR-2026-0001-B": "600.00"},
+        stones={"OR-2026-0001-A": 100, "OR-2026-0001-B": 290},
+    )
     w.merge(sorter, ["JW-2026-0001-A", "OR-2026-0001-A"], "DTC-ASSORT-0042")
     w.ship(sorter, "shp-bw-0002", ["DTC-ASSORT-0042"], cutter.id)
     w.receive(cutter, "shp-bw-0002", {"DTC-ASSORT-0042": "500.00"})
@@ -462,7 +479,7 @@ def demo_world() -> tuple[World, str]:
         cutter,
         "DTC-ASSORT-0042",
         {"RS-0042-001": "3.10", "DTC-ASSORT-0042-R": "496.90"},
-        stones={"RS-0042-001": 1, "DTC-ASSORT-0042-R": 299},
+        stones={"RS-0042-001": 1, "DTC-ASSORT-0042-R": 199},
     )
     w.manufacture(cutter, "RS-0042-001", {"PS-0042-001": "1.52"}, remainder={"RS-0042-001-R": "0.40"})
     w.ship(cutter, "shp-bw-be-0001", ["PS-0042-001"], lab.id)

@@ -8,6 +8,7 @@ needs nothing special: the sequencer serializes writers with ``SELECT ... FOR UP
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any, Final
@@ -17,7 +18,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from adamas.errors import InputError, StorageError
-from adamas.store.schema import LOG_TABLES, RISK_TABLES, SCHEMA_VERSION, WITNESS_TABLES, meta, metadata
+from adamas.model.values import parse_time
+from adamas.store.schema import (
+    LOG_TABLES,
+    RISK_TABLES,
+    SCHEMA_VERSION,
+    WITNESS_TABLES,
+    events,
+    keys,
+    meta,
+    metadata,
+)
 from adamas.store.tree import backfill
 
 __all__ = [
@@ -69,11 +80,38 @@ def _add_risk(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _add_logged_time(conn: Connection) -> None:
+    """Version 4 -> 5: the logged time and backfill window of each event, a key's compromise, a lot's
+    largest-stone bounds, and the backfill windows (created with the other new tables).
+
+    Events logged before get no logged time (NULL: unknown, judged by their declared time as they were when
+    accepted, and their checkpoints carry no time line either, so a monitor reading the tiles finds the
+    same); lots get no bounds (their own carats bound every stone, the conservative reading); a key revoked
+    with effect before its revocation's own time is marked compromised, as the rules now record it.
+    """
+    for table, column, kind in (
+        ("events", "logged_ns", "BIGINT"),
+        ("events", "backfill", "VARCHAR(128)"),
+        ("keys", "compromised", "INTEGER"),
+        ("lots", "largest", "TEXT"),
+    ):
+        if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    revocations = conn.execute(
+        select(events.c.envelope).where(events.c.type == "key.revoke").order_by(events.c.seq)
+    )
+    for row in revocations:
+        body = json.loads(bytes(row.envelope))["body"]
+        if parse_time(body["effective"], "effective") < parse_time(body["time"], "time"):
+            conn.execute(update(keys).where(keys.c.id == body["key_id"]).values(compromised=1))
+
+
 # Each entry upgrades a schema from version N to N + 1, inside the migration's one transaction.
 MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {
     1: _add_the_log,
     2: _add_witnessing,
     3: _add_risk,
+    4: _add_logged_time,
 }
 
 

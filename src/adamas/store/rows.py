@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, Table, select
 
 from adamas.model.records import (
     Attestation,
+    Backfill,
     Certificate,
     CountryStatus,
     Key,
@@ -90,12 +91,15 @@ def key_to_row(k: Key) -> dict[str, Any]:
         "public_key": k.public_key,
         "event": k.event,
         "revoked_ns": k.revoked_ns,
+        "compromised": int(k.compromised),
     }
 
 
 def key_from_row(row: Row[Any]) -> Key:
     """Key from its row."""
-    return Key(row.id, row.participant, bytes(row.public_key), row.event, row.revoked_ns)
+    return Key(
+        row.id, row.participant, bytes(row.public_key), row.event, row.revoked_ns, bool(row.compromised)
+    )
 
 
 def site_to_row(s: Site) -> dict[str, Any]:
@@ -135,6 +139,7 @@ def lot_to_row(lot: Lot) -> dict[str, Any]:
         "shipment": lot.shipment,
         "frozen_from": lot.frozen_from,
         "details": _json(lot.details),
+        "largest": None if lot.largest is None else _id_map(lot.largest),
     }
 
 
@@ -155,6 +160,7 @@ def lot_from_row(row: Row[Any]) -> Lot:
         shipment=row.shipment,
         frozen_from=row.frozen_from,
         details=_DECODE(row.details) if row.details != "{}" else {},
+        largest=None if row.largest is None else _DECODE(row.largest),
     )
 
 
@@ -317,6 +323,26 @@ def attestation_from_row(row: Row[Any]) -> Attestation:
     )
 
 
+def backfill_to_row(b: Backfill) -> dict[str, Any]:
+    """Row of ``backfills`` (keyed by the event that opened the window)."""
+    return {
+        "id": b.id,
+        "from_ns": b.from_ns,
+        "until_ns": b.until_ns,
+        "closes_ns": b.closes_ns,
+        "opened_ns": b.opened_ns,
+        "reason": b.reason,
+        "closed_by": b.closed_by,
+    }
+
+
+def backfill_from_row(row: Row[Any]) -> Backfill:
+    """Backfill window from its row."""
+    return Backfill(
+        row.id, row.from_ns, row.until_ns, row.closes_ns, row.opened_ns, row.reason, row.closed_by
+    )
+
+
 def chunks(ids: Iterable[str]) -> Iterator[list[str]]:
     """Ids in lists of at most ``CHUNK``."""
     batch: list[str] = []
@@ -348,4 +374,5 @@ TABLES: Final[dict[str, Converter]] = {
     "lot": (schema.lots, lot_from_row, lot_to_row),
     "shipment": (schema.shipments, shipment_from_row, shipment_to_row),
     "certificate": (schema.certificates, certificate_from_row, certificate_to_row),
+    "backfill": (schema.backfills, backfill_from_row, backfill_to_row),
 }

@@ -28,7 +28,7 @@ from sqlalchemy import (
 
 __all__ = ["LOG_TABLES", "RISK_TABLES", "SCHEMA_VERSION", "STATE_TABLES", "WITNESS_TABLES", "metadata"]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 metadata = MetaData()
 
@@ -52,6 +52,11 @@ events = Table(
     Column("time_ns", BigInteger, nullable=False),
     Column("envelope", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
+    # The ledger's clock when the batch was accepted (never decreasing along the log; the time line of the
+    # batch's checkpoint); NULL for events logged before version 5 recorded it (docs/time.md).
+    Column("logged_ns", BigInteger),
+    # The ledger.backfill window that admitted the event past the backdating allowance, if any.
+    Column("backfill", String(ID)),
     Index("ix_events_key_time", "key_id", "time_ns"),
     # A participant's events, in log order (paged by the HTTP service).
     Index("ix_events_actor_seq", "actor", "seq"),
@@ -77,6 +82,7 @@ keys = Table(
     Column("public_key", LargeBinary(32), nullable=False),
     Column("event", String(ID), nullable=False),
     Column("revoked_ns", BigInteger),
+    Column("compromised", Integer),
 )
 
 sites = Table(
@@ -110,6 +116,7 @@ lots = Table(
     Column("shipment", String(ID)),
     Column("frozen_from", String(16)),
     Column("details", Text, nullable=False),
+    Column("largest", Text),
 )
 
 lot_edges = Table(
@@ -247,6 +254,18 @@ corrections = Table(
     Column("replacement", Text),
 )
 
+backfills = Table(
+    "backfills",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("from_ns", BigInteger, nullable=False),
+    Column("until_ns", BigInteger, nullable=False),
+    Column("closes_ns", BigInteger, nullable=False),
+    Column("opened_ns", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("closed_by", String(ID)),
+)
+
 STATE_TABLES: Final = (
     participants,
     keys,
@@ -261,6 +280,7 @@ STATE_TABLES: Final = (
     certificates,
     attestations,
     corrections,
+    backfills,
 )
 LOG_TABLES: Final = (log_tiles, log_checkpoints)
 

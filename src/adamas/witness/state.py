@@ -131,9 +131,6 @@ class WitnessState:
         values = {"size": new.size, "root": new.root, "note": new.note, "updated_ns": now_ns}
         try:
             with begin_write(self._engine) as conn:
-                if old.size == 0:
-                    conn.execute(insert(witness_logs).values(origin=new.origin, **values))
-                    return None
                 changed = conn.execute(
                     update(witness_logs)
                     .where(
@@ -143,6 +140,10 @@ class WitnessState:
                     )
                     .values(**values)
                 ).rowcount
+                if changed == 0 and old.size == 0:
+                    # Never cosigned (or cosigned only the empty tree, which the update matched).
+                    conn.execute(insert(witness_logs).values(origin=new.origin, **values))
+                    changed = 1
             if changed == 1:
                 return None
         except IntegrityError:

@@ -10,18 +10,21 @@ serves every checkpoint the log ever signed, as ``export-tiles`` writes them und
 from __future__ import annotations
 
 import base64
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from adamas.api.deps import LedgerDep
 from adamas.api.models import ConsistencyProof, InclusionProof
 from adamas.api.routes._common import problems
 from adamas.errors import AdamasError
 from adamas.ledger import Ledger
-from adamas.log import Checkpoint, parse_tile_path
+from adamas.log import Checkpoint, Tile, parse_tile_path
 
 router = APIRouter(tags=["log"])
 
@@ -41,9 +44,9 @@ _TILE_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 def served_checkpoint(ledger: Ledger) -> str:
-    """The checkpoint ``/log/checkpoint`` serves: the newest one the log signed (the one place to add
-    witness cosignatures to it)."""
-    return ledger.checkpoint()
+    """The checkpoint ``/log/checkpoint`` serves: the newest one the log signed, with every witness
+    cosignature line held for it."""
+    return ledger.cosigned_checkpoint()
 
 
 @router.get(
@@ -69,19 +72,50 @@ def get_old_checkpoint(ledger: LedgerDep, size_path: str = Path(max_length=64)) 
     return Response(ledger.checkpoint(size=size), media_type=TEXT, headers={"Cache-Control": IMMUTABLE})
 
 
+class FullTiles:
+    """The most recently served full tiles and bundles, kept in memory: a full tile never changes, so a
+    warm server answers it without the database."""
+
+    def __init__(self, max_tiles: int = 2048) -> None:
+        self._tiles: OrderedDict[Tile, bytes] = OrderedDict()
+        self._max = max_tiles
+        self._lock = threading.Lock()
+
+    def get(self, tile: Tile) -> bytes | None:
+        """The tile's bytes if kept."""
+        with self._lock:
+            data = self._tiles.get(tile)
+            if data is not None:
+                self._tiles.move_to_end(tile)
+            return data
+
+    def put(self, tile: Tile, data: bytes) -> None:
+        """Keep a full tile (the least recently served goes when full)."""
+        if tile.is_partial:
+            return
+        with self._lock:
+            self._tiles[tile] = data
+            if len(self._tiles) > self._max:
+                self._tiles.popitem(last=False)
+
+
 @router.get(
     "/log/tile/{tile_path:path}",
     response_class=Response,
     responses={**_TILE_RESPONSE, **problems(400, 404)},
     summary="A hash tile or an entry bundle (C2SP tlog-tiles)",
 )
-def get_tile(ledger: LedgerDep, tile_path: str = Path(max_length=128)) -> Response:
+async def get_tile(request: Request, ledger: LedgerDep, tile_path: str = Path(max_length=128)) -> Response:
     """`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`: the tile's hashes, or the bundle's entries."""
     tile = parse_tile_path(f"tile/{tile_path}")
-    cache = SHORT if tile.is_partial else IMMUTABLE
-    with _fields({None: "path"}):
-        data = ledger.tile(tile)
-    return Response(data, media_type=OCTETS, headers={"Cache-Control": cache})
+    cache: FullTiles = request.app.state.full_tiles
+    data = cache.get(tile)
+    if data is None:
+        with _fields({None: "path"}):
+            data = await run_in_threadpool(ledger.tile, tile)
+        cache.put(tile, data)
+    control = SHORT if tile.is_partial else IMMUTABLE
+    return Response(data, media_type=OCTETS, headers={"Cache-Control": control})
 
 
 @contextmanager

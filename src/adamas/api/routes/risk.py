@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
+from adamas.api.routes._common import problems
 from adamas.errors import InputError
 from adamas.ledger import Ledger
 from adamas.risk import flags, lot_risk
@@ -25,7 +26,7 @@ def _ledger(request: Request) -> Ledger:
     return ledger
 
 
-@router.get("/v1/flags", summary="Risk flags")
+@router.get("/v1/flags", responses=problems(400), summary="Risk flags")
 def get_flags(
     request: Request,
     *,
@@ -51,7 +52,7 @@ def get_flags(
     return {"items": [f.to_json() for f in page], "next": page.next_cursor}
 
 
-@router.get("/v1/lots/{lot_id}/risk", summary="A lot's risk")
+@router.get("/v1/lots/{lot_id}/risk", responses=problems(400, 404), summary="A lot's risk")
 def get_lot_risk(request: Request, lot_id: Annotated[str, Path(max_length=128)]) -> dict[str, Any]:
     """Score (0-1), taint (share of carats from flagged lots, per flag) and the flags behind it."""
     return lot_risk(_ledger(request), lot_id)
