@@ -15,8 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from served import Served, problem, serve_world
+from served import Served, problem
 
+from adamas import Ledger
+from adamas.api import create_app
 from adamas.log import Verifier, open_checkpoint, verify_inclusion
 from adamas.log.hashing import leaf_hash
 from adamas.sim import demo_world
@@ -27,9 +29,13 @@ STAR = "PS-0042-001"
 @pytest.fixture(name="demo")
 def demo_fixture(db_url: str) -> Iterator[Served]:
     world, star = demo_world()
-    for served in serve_world(db_url, world):
-        served.star = star
-        yield served
+    # The ledger logs the scripted world as it happens: its clock is the world's.
+    with Ledger.open(db_url, create=True, clock=world.clock) as ledger:
+        assert all(o.status == "accepted" for o in ledger.submit(world.events))
+        vkey = ledger.vkey
+    app = create_app(db_url)
+    with TestClient(app) as client:
+        yield Served(client, app, world, db_url, vkey, star)
 
 
 def test_the_lot_bundle_proves_every_event_of_the_lineage_against_its_checkpoint(demo: Served) -> None:

@@ -86,7 +86,8 @@ def demo_ledger(url: str, state_dir: Path, *, witnessed: bool = True) -> Iterato
         evidence="field notes, Antwerp, March 2026",
     )
     with contextlib.ExitStack() as stack:
-        with Ledger.open(url, create=True) as ledger:
+        # The ledger logs the scripted world as it happens: its clock is the world's.
+        with Ledger.open(url, create=True, clock=world.clock) as ledger:
             outcomes = ledger.submit(world.events)
             assert all(o.ok for o in outcomes), [o.to_json() for o in outcomes if not o.ok]
             assert len(scan(ledger).new) == 1  # the concern
