@@ -61,6 +61,14 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ledger.db'}"
 
 
+@pytest.fixture(autouse=True)
+def _tests_run_at_fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ledger a test opens without a clock of its own, in this process or a child (``adamas serve``,
+    ``adamas sign``), runs at ``FIXED_NOW``: the scripted worlds are dated March 2026, and a suite that read
+    the wall clock would start refusing them as backdated once real time moved on."""
+    monkeypatch.setenv("ADAMAS_NOW", FIXED_NOW)
+
+
 def fixed_clock() -> int:
     """A ledger clock stopped at ``FIXED_NOW``, so that scripted times are never in the future."""
     from adamas.model.values import parse_time

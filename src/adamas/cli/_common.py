@@ -14,6 +14,7 @@ from rich.console import Console
 
 from adamas.errors import AdamasError, InputError
 from adamas.ledger import Ledger
+from adamas.ledger.ledger import NOW_ENV
 from adamas.model.values import parse_time
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
@@ -36,10 +37,6 @@ def fail(error: AdamasError) -> NoReturn:
     err.print(f"[bold red]error[/]: {error.code}: {error.message}", markup=True)
     code = 2 if isinstance(error, InputError) else 1
     raise typer.Exit(code)
-
-
-NOW_ENV = "ADAMAS_NOW"
-"""Environment variable that stops the ledger's clock at an RFC 3339 instant (simulations, tests)."""
 
 
 def ledger_clock() -> Callable[[], int] | None:

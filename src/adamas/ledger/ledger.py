@@ -51,7 +51,7 @@ from adamas.log import Tile, consistency_proof, inclusion_proof, leaf_hash
 from adamas.model.events import Envelope, parse_body, parse_envelope
 from adamas.model.rules import apply, authenticate
 from adamas.model.timing import admit_time
-from adamas.model.values import format_time_ns
+from adamas.model.values import format_time_ns, parse_time
 from adamas.store import schema
 from adamas.store.bulk import insert_rows
 from adamas.store.database import HEAD, begin_write, is_initialized, migrate, open_engine
@@ -74,6 +74,20 @@ _Known = tuple[int, bytes, int | None, str | None]
 """A logged event: leaf index, canonical envelope, logged time, backfill window."""
 
 
+NOW_ENV: Final = "ADAMAS_NOW"
+"""Environment variable that stops the ledger's clock at an RFC 3339 instant, for simulations, replays of
+scripted worlds and tests (docs/time.md). A production ledger leaves it unset: the system clock."""
+
+
+def default_clock() -> Clock:
+    """The clock a ledger opened without one uses: ``$ADAMAS_NOW`` if set, else the system clock."""
+    text = os.environ.get(NOW_ENV)
+    if not text:
+        return time.time_ns
+    instant = parse_time(text, NOW_ENV)
+    return lambda: instant
+
+
 class Ledger:
     """An Adamas ledger in a SQLite or PostgreSQL database."""
 
@@ -88,7 +102,7 @@ class Ledger:
         self._engine = engine
         self._read_engine = read_engine or engine
         self._log = log
-        self._clock: Clock = clock or time.time_ns
+        self._clock: Clock = clock or default_clock()
         self._pool: VerifyWorker | None = None
         self._public_keys: dict[str, bytes] = {}
         self._registry: tuple[int, Registry] | None = None
@@ -131,7 +145,7 @@ class Ledger:
             )
         try:
             migrate(engine)
-            log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or time.time_ns)())
+            log = TransparencyLog.ensure(engine, origin=origin, now_ns=(clock or default_clock())())
         except AdamasError:
             engine.dispose()
             if read_engine is not None:
