@@ -28,7 +28,7 @@ from adamas.ledger.policy import kp_policy_bodies
 from conftest import REPO
 
 PACKAGE = REPO / "src" / "adamas"
-LICENSE_EXPRESSION = "Apache-2.0 AND CC-BY-4.0"
+LICENSE_EXPRESSION = "Apache-2.0 AND CC-BY-4.0 AND MIT AND ISC"
 
 
 def _run(*args: str | Path, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:

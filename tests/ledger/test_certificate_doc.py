@@ -20,10 +20,9 @@ from adamas.ledger.certificate_doc import (
     KP_STATEMENT,
     CertificateView,
     certificate_view,
-    qr_payload,
-    render_html,
 )
 from adamas.sim import World, demo_world
+from adamas.web.certificate_print import qr_payload, render_html
 from conftest import basic_world
 
 OpenLedger = Callable[[str], Ledger]

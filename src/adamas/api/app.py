@@ -31,6 +31,7 @@ from adamas.ledger import Ledger
 from adamas.ledger.collector import WitnessCollector
 from adamas.ledger.witnesses import Collection
 from adamas.risk import scan as risk_scan
+from adamas.web import mount as mount_pages
 
 __all__ = ["ROUTERS", "create_app"]
 
@@ -125,4 +126,5 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(access_policy)])
+    mount_pages(app)  # the web pages (adamas.web), their JSON twins and /static
     return app

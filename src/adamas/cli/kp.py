@@ -145,7 +145,8 @@ def certificate_render(
     verify_url: Annotated[str, typer.Option(help="URL the QR code points to.")] = DEFAULT_VERIFY_URL,
 ) -> None:
     """Write a printable certificate (HTML) whose QR code encodes a verification URL and the leaf index."""
-    from adamas.ledger.certificate_doc import certificate_view, render_html
+    from adamas.ledger.certificate_doc import certificate_view
+    from adamas.web.certificate_print import render_html
 
     with open_reader(db) as ledger, ledger.engine.connect() as conn:
         try:
