@@ -61,6 +61,10 @@ def demo(
             out.print(f"Reusing the demo world in {db}.")
             truth = replay_truth(DEMO)
         with Ledger.open(db) as ledger:
+            from adamas.risk import scan
+
+            # The detectors read the whole simulated year once, so the monitor console opens with its flags.
+            flagged = scan(ledger)
             picks = showcase(ledger, truth)
     except AdamasError as exc:
         fail(exc)
@@ -70,9 +74,11 @@ def demo(
     )
     for pick in picks:
         out.print(f"\n  [bold]{pick.title}[/]  {pick.lot}\n    {pick.story}")
-        out.print(f"    {base}/v1/lots/{pick.lot}/trace")
+        out.print(f"    {base}/lots/{pick.lot}   (its passport: press Verify)")
         out.print(f"    adamas trace {pick.lot} --db {db}")
-    out.print(f"\nThe API and its documentation: {base}/docs")
+    out.print(f"\nThe ledger at a glance: {base}/")
+    out.print(f"The monitor's console ({flagged.total} flags): {base}/flags")
+    out.print(f"The API and its documentation: {base}/docs")
     if serve:
         out.print("Serving until Ctrl-C.")
         try:
