@@ -27,13 +27,13 @@ def world_ledger(db_url: str) -> Iterator[Ledger]:
     (within the backdating allowance of the world's 1 March times)."""
     world, _ = full_world()
     now = [parse_time("2026-03-02T00:00:00Z", "now")]
-    ledger = Ledger.open(db_url, create=True, clock=lambda: now[0])
-    cut = next(i for i, e in enumerate(world.events) if e["body"]["id"] == "evt-0000042")
-    assert all(o.ok for o in ledger.submit(world.events[:cut]))
-    now[0] = parse_time(LATER, "now")
-    assert all(o.ok for o in ledger.submit(world.events[cut:]))
-    yield ledger
-    ledger.close()
+    # Closed even when a batch is refused: a ledger left open leaks its connection pool into later tests.
+    with Ledger.open(db_url, create=True, clock=lambda: now[0]) as ledger:
+        cut = next(i for i, e in enumerate(world.events) if e["body"]["id"] == "evt-0000042")
+        assert all(o.ok for o in ledger.submit(world.events[:cut]))
+        now[0] = parse_time(LATER, "now")
+        assert all(o.ok for o in ledger.submit(world.events[cut:]))
+        yield ledger
 
 
 def _all(ledger: Ledger, params: dict[str, str]) -> list[dict[str, Any]]:
