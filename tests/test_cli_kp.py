@@ -62,7 +62,7 @@ def test_load_kp_from_a_missing_folder_is_a_usage_error(demo_db: str, tmp_path: 
         app, ["policy", "load-kp", "--db", demo_db, "--admin-key", str(key), "--data", str(missing)]
     )
     assert result.exit_code == 2
-    assert "no-such-pack" in result.output
+    assert "kp.no_data" in result.output and "no-such-pack" in result.output
 
 
 def test_certificate_json_and_render(demo_db: str, tmp_path: Path) -> None:

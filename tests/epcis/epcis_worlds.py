@@ -44,7 +44,7 @@ def full_world() -> tuple[World, str]:
         cutter,
         "DTC-ASSORT-0042-R",
         {"RS-0042-002": "4.00", "DTC-ASSORT-0042-R2": "492.90"},
-        stones={"RS-0042-002": 1, "DTC-ASSORT-0042-R2": 298},
+        stones={"RS-0042-002": 1, "DTC-ASSORT-0042-R2": 198},
     )
     w.manufacture(cutter, "RS-0042-002", {"PS-0042-002": "1.10", "PS-0042-003": "0.90"})
     w.assemble(cutter, ["PS-0042-002", "PS-0042-003"], "JWL-0001", "Pendant with two Botswana stones")

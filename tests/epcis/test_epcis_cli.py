@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from adamas.cli import app
 from adamas.crypto import save_private_key
-from adamas.model.values import format_time_ns
+from adamas.model.values import format_time_ns, parse_time
 from adamas.sim import World
+from conftest import FIXED_NOW
 
 
 @pytest.fixture
@@ -92,12 +93,11 @@ def test_importing_what_the_ledger_exported_changes_nothing(
 
 
 def _production(tmp_path: Path, **changes: Any) -> Path:
-    """A foreign EPCIS document: one rough parcel commissioned at Jwaneng a minute ago."""
-    import time
-
+    """A foreign EPCIS document: one rough parcel commissioned at Jwaneng a minute before the ledger's clock
+    (the suite's ``$ADAMAS_NOW``)."""
     event = {
         "type": "ObjectEvent",
-        "eventTime": format_time_ns((time.time_ns() // 1_000_000_000 - 60) * 1_000_000_000),
+        "eventTime": format_time_ns(parse_time(FIXED_NOW, "now") - 60 * 1_000_000_000),
         "eventTimeZoneOffset": "+00:00",
         "epcList": ["urn:adamas:lot:JW-2026-0777"],
         "quantityList": [{"epcClass": "urn:adamas:lot:JW-2026-0777", "quantity": 320.5, "uom": "CTM"}],

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from epcis_worlds import REGISTRY, event_types, full_world, load_world, schema_errors
+from sqlalchemy import update
 
 from adamas import Ledger, verify_receipt
 from adamas.crypto import canonicalize
@@ -18,9 +19,10 @@ from adamas.epcis import NAMESPACE, event_hash, export_document, record_time
 from adamas.epcis.mapping import REGISTRY_TYPES
 from adamas.errors import InputError, NotFoundError
 from adamas.log import leaf_hash
+from adamas.model.values import parse_time
 from adamas.store import schema
 
-Opener = Callable[[str], Ledger]
+Opener = Callable[..., Ledger]
 
 
 @pytest.fixture
@@ -123,16 +125,40 @@ def test_every_event_checks_against_the_log(world_ledger: tuple[Ledger, str]) ->
 
 def test_record_time_is_when_the_ledger_logged_the_event(sqlite_url: str, open_ledger: Opener) -> None:
     world, _ = full_world()
-    ledger = open_ledger(sqlite_url)
-    ledger.submit(world.events[:20])
-    ledger._clock = lambda: 1_780_000_000_000_000_000  # a later batch, logged later
-    ledger.submit(world.events[20:])
+    now = [parse_time("2026-03-02T00:00:00Z", "now")]
+    ledger = open_ledger(sqlite_url, clock=lambda: now[0])
+    assert all(o.ok for o in ledger.submit(world.events[:20]))
+    now[0] = parse_time("2026-03-28T20:26:40Z", "now")  # a later batch, logged later
+    assert all(o.ok for o in ledger.submit(world.events[20:]))
     with ledger.engine.connect() as conn:
         times = record_time(conn, range(ledger.size))
     assert {times[i] for i in range(20)} != {times[i] for i in range(20, ledger.size)}
-    assert times[ledger.size - 1] == 1_780_000_000_000_000_000
+    assert times[ledger.size - 1] == parse_time("2026-03-28T20:26:40Z", "now")
     events = _events(export_document(ledger))
-    assert {e["recordTime"] for e in events if e["adamas:leafIndex"] >= 20} == {"2026-05-28T20:26:40Z"}
+    assert {e["recordTime"] for e in events if e["adamas:leafIndex"] >= 20} == {"2026-03-28T20:26:40Z"}
+    assert {e["recordTime"] for e in events if e["adamas:leafIndex"] < 20} == {"2026-03-02T00:00:00Z"}
+
+
+def test_record_time_before_schema_five_is_the_checkpoint_signing_time(
+    sqlite_url: str, open_ledger: Opener
+) -> None:
+    """Events logged before version 5 recorded ``logged_ns`` (NULL there, as the migration leaves them)
+    take the signing time of the checkpoint that added them."""
+    world, _ = full_world()
+    now = [parse_time("2026-03-02T00:00:00Z", "now")]
+    ledger = open_ledger(sqlite_url, clock=lambda: now[0])
+    assert all(o.ok for o in ledger.submit(world.events[:20]))
+    now[0] = parse_time("2026-03-05T00:00:00Z", "now")
+    assert all(o.ok for o in ledger.submit(world.events[20:]))
+    with ledger.engine.begin() as conn:
+        conn.execute(update(schema.events).where(schema.events.c.seq < 20).values(logged_ns=None))
+    with ledger.engine.connect() as conn:
+        times = record_time(conn, range(ledger.size))
+    assert [times[i] for i in (0, 19, 20)] == [
+        parse_time("2026-03-02T00:00:00Z", "now"),
+        parse_time("2026-03-02T00:00:00Z", "now"),
+        parse_time("2026-03-05T00:00:00Z", "now"),
+    ]
 
 
 def test_since_and_until_bound_the_declared_time(world_ledger: tuple[Ledger, str]) -> None:

@@ -17,22 +17,23 @@ from adamas.api.routes.epcis import router
 from adamas.epcis import EventQuery, QueryError, event_hash, export_document, query_document, query_events
 from adamas.model.values import parse_time
 
-LATER = "2026-06-02T00:00:00Z"
+LATER = "2026-03-03T00:00:00Z"
 LOT = "urn:adamas:lot:"
 
 
 @pytest.fixture
 def world_ledger(db_url: str) -> Iterator[Ledger]:
-    """The full world in two batches: leaves 0-40 logged on 1 June, the rest (the second cut on) on 2 June."""
+    """The full world in two batches: leaves 0-40 logged on 2 March, the rest (the second cut on) on 3 March
+    (within the backdating allowance of the world's 1 March times)."""
     world, _ = full_world()
-    now = [parse_time("2026-06-01T00:00:00Z", "now")]
-    ledger = Ledger.open(db_url, create=True, clock=lambda: now[0])
-    cut = next(i for i, e in enumerate(world.events) if e["body"]["id"] == "evt-0000042")
-    assert all(o.ok for o in ledger.submit(world.events[:cut]))
-    now[0] = parse_time(LATER, "now")
-    assert all(o.ok for o in ledger.submit(world.events[cut:]))
-    yield ledger
-    ledger.close()
+    now = [parse_time("2026-03-02T00:00:00Z", "now")]
+    # Closed even when a batch is refused: a ledger left open leaks its connection pool into later tests.
+    with Ledger.open(db_url, create=True, clock=lambda: now[0]) as ledger:
+        cut = next(i for i, e in enumerate(world.events) if e["body"]["id"] == "evt-0000042")
+        assert all(o.ok for o in ledger.submit(world.events[:cut]))
+        now[0] = parse_time(LATER, "now")
+        assert all(o.ok for o in ledger.submit(world.events[cut:]))
+        yield ledger
 
 
 def _all(ledger: Ledger, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -73,12 +74,12 @@ QUERIES: list[tuple[str, dict[str, str], int]] = [
     ("from-0840", {"GE_eventTime": "2026-03-01T08:40:00Z"}, 9),
     ("before-0820", {"LT_eventTime": "2026-03-01T08:20:00Z"}, 6),
     ("minute-0827", {"GE_eventTime": "2026-03-01T08:27:00Z", "LT_eventTime": "2026-03-01T08:28:00+00:00"}, 3),
-    ("logged-2-june", {"GE_recordTime": LATER}, 9),
-    ("logged-before-2-june", {"LT_recordTime": LATER}, 25),
+    ("logged-3-march", {"GE_recordTime": LATER}, 9),
+    ("logged-before-3-march", {"LT_recordTime": LATER}, 25),
     ("inspections-of-star", {"EQ_bizStep": "inspecting", "MATCH_epc": LOT + "PS-0042-001"}, 4),
     ("transformations", {"eventType": "TransformationEvent"}, 8),
     ("transactions", {"eventType": "TransactionEvent"}, 4),
-    ("shipping-logged-2-june", {"EQ_bizStep": "shipping", "GE_recordTime": LATER}, 0),
+    ("shipping-logged-3-march", {"EQ_bizStep": "shipping", "GE_recordTime": LATER}, 0),
 ]
 
 

@@ -101,12 +101,13 @@ def test_spike_flags_a_mine_and_its_country(db_url: str) -> None:
     w.site(bw, "mine-a", "mine", "BW", "miner")
     live = LiveLedger(db_url, w)
     try:
+        live.flush()
         for quarter in range(3):
             for i in range(3):
                 w.produce("miner", f"Q{quarter}-{i}", "mine-a", "100.00", value="10000.00")
+                live.flush()  # logged as it happens, within the backdating allowance
                 live.advance(25)
             live.advance(15)
-            live.flush()
         assert live.flags("spike") == []
         w.produce("miner", "BIG", "mine-a", "2625.00", value="262500.00")  # +775% on 300 ct a quarter
         found = {(f.subject_kind, f.subject_id): f for f in live.flags("spike")}

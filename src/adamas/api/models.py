@@ -138,6 +138,10 @@ class HistoryEntry(_Out):
     time: str
     body: dict[str, Any]
     corrected_by: str | None = None
+    logged: str | None = None
+    """The ledger's logged time (RFC 3339); null for events logged before it was recorded."""
+    backfill: str | None = None
+    """The ``ledger.backfill`` window that admitted the event past the backdating allowance, if any."""
 
 
 class EventPage(BaseModel):

@@ -40,8 +40,6 @@ def policy_load_kp(
         Path | None,
         typer.Option(
             envvar="ADAMAS_KP_DATA",
-            exists=True,
-            file_okay=False,
             help="Folder of another KP data pack with the same files (default: the one shipped with Adamas).",
         ),
     ] = None,
@@ -53,6 +51,9 @@ def policy_load_kp(
     from adamas.data import kp_pack
     from adamas.ledger.policy import count_outcomes, load_kp
 
+    if data is not None and not data.is_dir():
+        # Checked here rather than by Typer, whose boxed message wraps a long path mid-name.
+        fail(InputError(f"there is no KP data pack folder at {data}", code="kp.no_data", field="data"))
     pack = kp_pack(data)
     try:
         key = load_private_key(admin_key)

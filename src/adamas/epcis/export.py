@@ -1,8 +1,8 @@
 """Read logged events out of a ledger as EPCIS 2.0 events and documents.
 
-``record_time`` is the one place that says what ``recordTime`` is: the ledger's logged time of an event.
-Until the ledger stores a logged time per event, it is the signing time of the first checkpoint that
-covered the event's leaf, which the batch that accepted the event signed in the same transaction.
+``record_time`` is the one place that says what ``recordTime`` is: the ledger's logged time of an event
+(``events.logged_ns``, docs/time.md); for events logged before schema version 5 recorded it, the signing
+time of the first checkpoint that covered the event's leaf, which the accepting batch signed.
 """
 
 from __future__ import annotations
@@ -40,20 +40,31 @@ __all__ = [
 
 
 def record_time(conn: Connection, seqs: Iterable[int]) -> dict[int, int]:
-    """The logged time (epoch ns) of each leaf in ``seqs``: when the ledger accepted it."""
+    """The logged time (epoch ns) of each leaf in ``seqs``: when the ledger accepted it (``events.logged_ns``;
+    before schema version 5 recorded it, the signing time of the checkpoint that added the leaf)."""
     wanted = sorted(set(seqs))
-    if not wanted:
-        return {}
-    table = schema.log_checkpoints
-    rows = conn.execute(
-        select(table.c.size, table.c.signed_ns).where(table.c.size > wanted[0]).order_by(table.c.size)
-    ).all()
-    sizes = [r.size for r in rows]
-    out = {}
-    for seq in wanted:
-        at = bisect.bisect_right(sizes, seq)
-        if at < len(rows):
-            out[seq] = int(rows[at].signed_ns)
+    out: dict[int, int] = {}
+    unrecorded: list[int] = []
+    ev = schema.events
+    for batch in batches(wanted):
+        for row in conn.execute(select(ev.c.seq, ev.c.logged_ns).where(ev.c.seq.in_(batch))):
+            if row.logged_ns is None:
+                unrecorded.append(int(row.seq))
+            else:
+                out[int(row.seq)] = int(row.logged_ns)
+    if unrecorded:
+        # The batch that accepted the event signed the first checkpoint covering its leaf in the same
+        # transaction, at the ledger's clock then.
+        unrecorded.sort()
+        table = schema.log_checkpoints
+        rows = conn.execute(
+            select(table.c.size, table.c.signed_ns).where(table.c.size > unrecorded[0]).order_by(table.c.size)
+        ).all()
+        sizes = [r.size for r in rows]
+        for seq in unrecorded:
+            at = bisect.bisect_right(sizes, seq)
+            if at < len(rows):
+                out[seq] = int(rows[at].signed_ns)
     return out
 
 

@@ -99,6 +99,8 @@ def _entries(
             ev.c.actor,
             ev.c.time_ns,
             ev.c.envelope,
+            ev.c.logged_ns,
+            ev.c.backfill,
             latest.c.id.label("corrected_by"),
         )
         .outerjoin(latest, latest.c.target == ev.c.event_id)
@@ -119,6 +121,8 @@ def _entries(
             format_time_ns(row.time_ns),
             json.loads(bytes(row.envelope))["body"],
             row.corrected_by,
+            None if row.logged_ns is None else format_time_ns(row.logged_ns),
+            row.backfill,
         )
         for row in conn.execute(stmt)
     ]

@@ -7,7 +7,6 @@ table itself). Results are JSON-ready through their ``to_json`` or as plain dict
 
 from __future__ import annotations
 
-import time
 from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, select
@@ -186,7 +185,7 @@ def review(
 ) -> Outcome:
     """Sign and submit the ``attest`` that acknowledges or dismisses a flag (see ``adamas.risk.review``)."""
     body = review_body(flag(ledger, flag_id), verdict, reason)
-    envelope = sign(body, key, actor, now_ns=time.time_ns() if now_ns is None else now_ns)
+    envelope = sign(body, key, actor, now_ns=ledger.clock() if now_ns is None else now_ns)
     (outcome,) = ledger.submit([envelope])
     return outcome
 
@@ -213,6 +212,7 @@ def freeze(
             code="risk.nothing_to_freeze",
             field="flag",
         )
-    now = time.time_ns() if now_ns is None else now_ns
+    # Signed at the ledger's clock (docs/time.md): the one source of now, which a simulation may set.
+    now = ledger.clock() if now_ns is None else now_ns
     envelopes = [sign(body, key, actor, now_ns=now) for body in freeze_bodies(target, live)]
     return ledger.submit(envelopes, mode="proceed")
