@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
 @router.get(
     "/{kind}/{subject_id}",
     response_model=Evidence,
-    responses=problems(400),
+    responses=problems(400, 404),
     summary="Evidence about a subject",
 )
 def get_evidence(
