@@ -76,7 +76,7 @@ def test_demo_builds_the_world_once_and_points_at_three_lots(tmp_path: Path) -> 
     assert first.exit_code == 0, first.output
     for title in ("a clean stone", "a laundered stone", "a sanctioned stone"):
         assert title in first.stdout
-    lots = re.findall(r"http://127\.0\.0\.1:8123/v1/lots/([A-Za-z0-9-]+)/trace", first.stdout)
+    lots = re.findall(r"http://127\.0\.0\.1:8123/lots/([A-Za-z0-9-]+)   \(its passport", first.stdout)
     assert len(set(lots)) == 3
     assert "http://127.0.0.1:8123/docs" in first.stdout
     with Ledger.open(db) as ledger:
@@ -89,6 +89,6 @@ def test_demo_builds_the_world_once_and_points_at_three_lots(tmp_path: Path) -> 
     again = runner.invoke(app, ["demo", "--db", db, "--no-serve", "--port", "8123"])
     assert again.exit_code == 0, again.output
     assert "Reusing the demo world" in again.stdout
-    assert re.findall(r"http://127\.0\.0\.1:8123/v1/lots/([A-Za-z0-9-]+)/trace", again.stdout) == lots
+    assert re.findall(r"http://127\.0\.0\.1:8123/lots/([A-Za-z0-9-]+)   \(its passport", again.stdout) == lots
     with Ledger.open(db) as ledger:
         assert ledger.size == size
