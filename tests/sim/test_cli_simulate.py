@@ -79,6 +79,7 @@ def test_demo_builds_the_world_once_and_points_at_three_lots(tmp_path: Path) -> 
     lots = re.findall(r"http://127\.0\.0\.1:8123/lots/([A-Za-z0-9-]+)   \(its passport", first.stdout)
     assert len(set(lots)) == 3
     assert "http://127.0.0.1:8123/docs" in first.stdout
+    assert "http://127.0.0.1:8123/flags" in first.stdout  # the monitor's console, flags scanned
     with Ledger.open(db) as ledger:
         size = ledger.size
         assert size >= 20_000
