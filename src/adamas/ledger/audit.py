@@ -30,7 +30,7 @@ import os
 from adamas.errors import InputError
 from adamas.ledger.audit_db import DatabaseAudit
 from adamas.ledger.audit_faults import MAX_FAULTS, AuditFault, AuditReport, Progress
-from adamas.ledger.audit_tiles import DirectoryTiles, TilesAudit, TileSource
+from adamas.ledger.audit_tiles import TilesAudit, TileSource
 from adamas.ledger.replay import LoggedTime, Replay
 from adamas.ledger.tile_source import open_tile_source
 from adamas.log import Verifier
@@ -40,9 +40,7 @@ __all__ = ["MAX_FAULTS", "AuditFault", "AuditReport", "audit"]
 
 def _tile_source(tiles: str | os.PathLike[str] | TileSource) -> TileSource:
     """A folder, or a served log's http(s) URL (with timeouts and retries), or a source already opened."""
-    if isinstance(tiles, str) and tiles.startswith(("http://", "https://")):
-        return open_tile_source(tiles)
-    return DirectoryTiles(tiles) if isinstance(tiles, str | os.PathLike) else tiles
+    return open_tile_source(tiles) if isinstance(tiles, str | os.PathLike) else tiles
 
 
 def audit(

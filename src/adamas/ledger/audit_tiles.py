@@ -9,9 +9,7 @@ the same two methods.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
 from adamas.errors import AdamasError, StorageError
@@ -31,7 +29,7 @@ from adamas.ledger.export import CHECKPOINTS_DIR
 from adamas.log import Checkpoint, Tile, Verifier, open_note
 from adamas.log.tiles import ENTRIES, TILE_WIDTH, decode_entry_bundle, parse_tile_path
 
-__all__ = ["DirectoryTiles", "TileSource", "TilesAudit"]
+__all__ = ["TileSource", "TilesAudit"]
 
 
 class TileSource(Protocol):
@@ -50,38 +48,6 @@ class TileSource(Protocol):
     def checkpoint_paths(self) -> list[str]:
         """Paths of the older signed checkpoints kept under ``checkpoints/`` (may be empty)."""
         ...
-
-
-class DirectoryTiles:
-    """A ``TileSource`` over a folder."""
-
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root)
-
-    @property
-    def name(self) -> str:
-        """The folder's path."""
-        return str(self.root)
-
-    def read(self, path: str) -> bytes | None:
-        """The file at ``path`` under the folder, None if there is none."""
-        try:
-            return (self.root / path).read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise StorageError(f"cannot read {self.root / path}: {exc}", code="audit.source") from exc
-
-    def checkpoint_paths(self) -> list[str]:
-        """Every file under ``checkpoints/`` (hidden files left out), sorted."""
-        directory = self.root / CHECKPOINTS_DIR
-        if not directory.is_dir():
-            return []
-        return [
-            path.relative_to(self.root).as_posix()
-            for path in sorted(directory.rglob("*"))
-            if path.is_file() and not path.name.startswith(".")
-        ]
 
 
 class TilesAudit:
@@ -105,7 +71,10 @@ class TilesAudit:
         self.faults = Faults()
 
     def _read(self, path: str) -> bytes | None:
-        return self.source.read(path)
+        try:
+            return self.source.read(path)
+        except StorageError as exc:
+            raise StorageError(exc.message, code="audit.source") from exc
 
     def run(self) -> AuditReport:
         """Check everything; faults are in the report, only an unreadable source raises."""
