@@ -9,16 +9,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from adamas import Ledger
 from adamas.log import Cosigner, Verifier
@@ -26,6 +22,7 @@ from adamas.risk import scan
 from adamas.sim import demo_world
 from adamas.witness import Witness, WitnessState
 from adamas.witness.http import create_app as witness_app
+from serving import serving
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -43,32 +40,6 @@ def chromium() -> str:
             pytest.fail("CI=true but Chromium is not installed: .ci/run installs the chromium package")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     return CHROMIUM
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Run an ASGI app under a real uvicorn server on a free loopback port, in a thread; yield its URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 @contextlib.contextmanager

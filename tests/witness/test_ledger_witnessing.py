@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
-from witness_helpers import free_port, independent_verify, serving
+from witness_helpers import independent_verify, serving
 
 from adamas import Ledger
 from adamas.cli import app
@@ -33,6 +33,7 @@ from adamas.witness import Witness, WitnessState, format_add_checkpoint
 from adamas.witness.http import create_app
 from conftest import fixed_clock
 from log_helpers import ORIGIN, build_ledger, signed_events
+from serving import free_port
 
 NAME = "witness.example/w1"
 

@@ -185,7 +185,7 @@ def test_monitor_refuses_a_checkpoint_the_vkey_did_not_sign(
 def test_monitor_reports_an_unreachable_log_without_an_alarm(tmp_path: Path) -> None:
     with Ledger.open(f"sqlite:///{tmp_path / 'x.db'}", create=True, clock=fixed_clock) as ledger:
         vkey = ledger.vkey
-    from witness_helpers import free_port
+    from serving import free_port
 
     status, output = watch(f"http://127.0.0.1:{free_port()}/", vkey, tmp_path / "view.json")
     assert status == 1

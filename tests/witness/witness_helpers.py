@@ -5,13 +5,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from adamas.log import (
@@ -23,6 +18,7 @@ from adamas.log import (
     sign_checkpoint,
     tree_root,
 )
+from serving import serving as _serving
 
 ORIGIN = "log.example/witnessed"
 
@@ -64,32 +60,6 @@ def fork_of(log: MemoryLog, common: int) -> MemoryLog:
     return forked
 
 
-def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Run an ASGI app under a real uvicorn server on a free loopback port, in a thread; yield its URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
-
-
 def independent_verify(line: str, cosigner_vkey: str, checkpoint_text: str) -> int:
     """Verify a cosignature line with `cryptography`, straight from the spec's layout; return its time."""
     name, key_id_hex, key_b64 = cosigner_vkey.split("+", 2)
@@ -107,3 +77,8 @@ def independent_verify(line: str, cosigner_vkey: str, checkpoint_text: str) -> i
     message = f"cosignature/v1\ntime {timestamp}\n{checkpoint_text}".encode()
     Ed25519PublicKey.from_public_bytes(public).verify(payload[12:], message)  # raises if invalid
     return timestamp
+
+
+def serving(app: Any) -> contextlib.AbstractContextManager[str]:
+    """Serve a witness app (no lifespan: its state is opened by the test) on a loopback port."""
+    return _serving(app, lifespan="off")
