@@ -21,12 +21,11 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from adamas.errors import InputError, NotFoundError
 from adamas.ledger import queries
 from adamas.ledger.views import HistoryEntry, Page, TraceNode, TracePage
-from adamas.model.values import format_time_ns
 from adamas.store import schema
 from adamas.store.rows import load, lot_from_row
 
@@ -84,50 +83,6 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def _entries(
-    conn: Connection, *, after: int, limit: int, lot: str | None = None, actor: str | None = None
-) -> list[HistoryEntry]:
-    """Events that touched ``lot`` or that ``actor`` signed, with ``seq > after``, in log order, at most
-    ``limit`` of them."""
-    ev, co, le = schema.events, schema.corrections, schema.lot_events
-    latest = select(co.c.target, func.max(co.c.id).label("id")).group_by(co.c.target).subquery()
-    stmt = (
-        select(
-            ev.c.seq,
-            ev.c.event_id,
-            ev.c.type,
-            ev.c.actor,
-            ev.c.time_ns,
-            ev.c.envelope,
-            ev.c.logged_ns,
-            ev.c.backfill,
-            latest.c.id.label("corrected_by"),
-        )
-        .outerjoin(latest, latest.c.target == ev.c.event_id)
-        .where(ev.c.seq > after)
-        .order_by(ev.c.seq)
-        .limit(limit)
-    )
-    if lot is not None:
-        stmt = stmt.join(le, le.c.seq == ev.c.seq).where(le.c.lot == lot)
-    if actor is not None:
-        stmt = stmt.where(ev.c.actor == actor)
-    return [
-        HistoryEntry(
-            row.seq,
-            row.event_id,
-            row.type,
-            row.actor,
-            format_time_ns(row.time_ns),
-            json.loads(bytes(row.envelope))["body"],
-            row.corrected_by,
-            None if row.logged_ns is None else format_time_ns(row.logged_ns),
-            row.backfill,
-        )
-        for row in conn.execute(stmt)
-    ]
-
-
 def _page(items: list[HistoryEntry], limit: int, kind: str) -> Page[HistoryEntry]:
     more = len(items) > limit
     items = items[:limit]
@@ -139,7 +94,7 @@ def history_page(conn: Connection, lot_id: str, *, cursor: str | None, limit: in
     check_limit(limit)
     (after,) = decode_cursor(cursor, "history", (int,)) if cursor else (-1,)
     _require_lot(conn, lot_id)
-    items = _entries(conn, after=after, limit=limit + 1, lot=lot_id)
+    items = queries.history_entries(conn, after=after, limit=limit + 1, lot=lot_id)
     return _page(items, limit, "history")
 
 
@@ -153,7 +108,7 @@ def participant_events(
         raise NotFoundError(
             f"there is no participant {participant_id}", code="participant.not_found", field="participant"
         )
-    items = _entries(conn, after=after, limit=limit + 1, actor=participant_id)
+    items = queries.history_entries(conn, after=after, limit=limit + 1, actor=participant_id)
     return _page(items, limit, "participant")
 
 

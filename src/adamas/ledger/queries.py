@@ -137,7 +137,20 @@ def lot_view(conn: Connection, lot_id: str) -> LotView:
 def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
     """Every event that touched the lot, in log order."""
     _lot(conn, lot_id)
-    le, ev, co = schema.lot_events, schema.events, schema.corrections
+    return history_entries(conn, lot=lot_id)
+
+
+def history_entries(
+    conn: Connection,
+    *,
+    after: int = -1,
+    limit: int | None = None,
+    lot: str | None = None,
+    actor: str | None = None,
+) -> list[HistoryEntry]:
+    """Events that touched ``lot`` and/or that ``actor`` signed, with ``seq > after``, in log order (at
+    most ``limit`` of them): the one query behind a lot's history, its pages and a participant's events."""
+    ev, co, le = schema.events, schema.corrections, schema.lot_events
     # The latest correction of each event, if any (a later correction supersedes an earlier one).
     latest = select(co.c.target, func.max(co.c.id).label("id")).group_by(co.c.target).subquery()
     stmt = (
@@ -152,11 +165,16 @@ def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
             ev.c.backfill,
             latest.c.id.label("corrected_by"),
         )
-        .join(le, le.c.seq == ev.c.seq)
         .outerjoin(latest, latest.c.target == ev.c.event_id)
-        .where(le.c.lot == lot_id)
+        .where(ev.c.seq > after)
         .order_by(ev.c.seq)
     )
+    if lot is not None:
+        stmt = stmt.join(le, le.c.seq == ev.c.seq).where(le.c.lot == lot)
+    if actor is not None:
+        stmt = stmt.where(ev.c.actor == actor)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return [
         HistoryEntry(
             row.seq,
