@@ -157,6 +157,18 @@ class TraceNode:
         return {"depth": self.depth, "compromised": self.compromised, **self.lot.to_json()}
 
 
+def _trace_json(trace: Trace | TracePage) -> dict[str, Any]:
+    """The JSON shape a whole lineage graph and one page of it share."""
+    return {
+        "lot": trace.lot,
+        "direction": trace.direction,
+        "nodes": [n.to_json() for n in trace.nodes],
+        "edges": [{"parent": p, "child": c} for p, c in trace.edges],
+        "origin": [o.to_json() for o in trace.origin],
+        "mines": list(trace.mines),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Trace:
     """The lineage graph of a lot, backward to its mines or forward to its descendants."""
@@ -170,14 +182,7 @@ class Trace:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form: nodes, parent→child edges, origin composition and mines reached."""
-        return {
-            "lot": self.lot,
-            "direction": self.direction,
-            "nodes": [n.to_json() for n in self.nodes],
-            "edges": [{"parent": p, "child": c} for p, c in self.edges],
-            "origin": [o.to_json() for o in self.origin],
-            "mines": list(self.mines),
-        }
+        return _trace_json(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,15 +231,7 @@ class TracePage:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form: the shape of ``Trace.to_json`` plus ``next`` (the cursor of the next page)."""
-        return {
-            "lot": self.lot,
-            "direction": self.direction,
-            "nodes": [n.to_json() for n in self.nodes],
-            "edges": [{"parent": p, "child": c} for p, c in self.edges],
-            "origin": [o.to_json() for o in self.origin],
-            "mines": list(self.mines),
-            "next": self.next_cursor,
-        }
+        return {**_trace_json(self), "next": self.next_cursor}
 
 
 @dataclass(frozen=True, slots=True)
