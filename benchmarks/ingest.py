@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from adamas import Ledger
 from adamas.crypto import canonicalize
-from workload import build, clock_after
+from workload import build, clock_after, fresh
 
 
 def registered_keys(setup: list[dict[str, Any]]) -> dict[str, bytes]:
@@ -66,11 +66,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
 
-    if args.db.startswith("sqlite:///"):
-        path = Path(args.db.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+    fresh(args.db)
 
     t0 = time.perf_counter()
     setup, custody = build(args.events)

@@ -38,18 +38,9 @@ from adamas.log import Verifier, open_checkpoint, verify_consistency, verify_inc
 from adamas.store import schema
 from adamas.store.database import HEAD, begin_write
 from ingest import registered_keys, verify_ceiling
-from workload import build, clock_after
+from workload import build, clock_after, fresh
 
 CHUNK = 10_000
-
-
-def fresh(url: str) -> None:
-    """Remove a SQLite database file (and its WAL) before a run."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def synthetic_leaves(count: int, lengths: list[int]) -> list[bytes]:

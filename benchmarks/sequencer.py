@@ -22,23 +22,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from adamas import Ledger
-from adamas.store import metadata, normalize_url, open_engine
-from workload import build, clock_after
+from adamas.store import normalize_url
+from workload import build, clock_after, fresh
 
 FRONT_ENDS = (1, 2, 4, 8, 16, 32)
-
-
-def fresh(url: str) -> None:
-    """Empty the benchmark database."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        return
-    engine = open_engine(url)
-    metadata.drop_all(engine)
-    engine.dispose()
 
 
 class TimedLedger(Ledger):

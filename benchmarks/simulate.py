@@ -24,15 +24,8 @@ from adamas.sim.showcase import DEMO
 from adamas.sim.simulate import Options, World, generate, simulate
 from adamas.sim.truth import Truth
 
-
-def fresh(url: str) -> str:
-    """Remove the SQLite files behind ``url`` (benchmarks start from an empty ledger)."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return url
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workload import fresh
 
 
 def ed25519_ceiling(n: int = 20_000, size: int = 420) -> float:

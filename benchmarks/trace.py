@@ -23,24 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sqlalchemy import text
 
 from adamas import Ledger
-from adamas.store import metadata, normalize_url, open_engine
-from workload import STORY_EVENTS, build, clock_after
+from adamas.store import normalize_url
+from workload import STORY_EVENTS, build, clock_after, fresh
 
 BACKWARD_CEILING_MS = {"sqlite": 5.0, "postgresql": 10.0}
 FORWARD_CEILING_MS = 50.0
-
-
-def fresh(url: str) -> None:
-    """Empty the benchmark database."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        return
-    engine = open_engine(url)
-    metadata.drop_all(engine)
-    engine.dispose()
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

@@ -7,10 +7,12 @@ retail sale; stories rotate through the participants, so every batch mixes every
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from adamas.model.values import parse_time
 from adamas.sim import World
+from adamas.store import metadata, open_engine
 
 COUNTRIES = ["BW", "ZA", "NA", "CA", "AU", "IN", "BE", "AE", "US", "IL"]
 PER_COUNTRY = {"miner": 20, "trader": 30, "cutter": 20, "lab": 10, "shop": 19}
@@ -105,3 +107,17 @@ def clock_after(envelopes: list[dict[str, Any]]) -> Callable[[], int]:
     recent to it (within the backdating allowance) and none is in its future."""
     end = max(parse_time(env["body"]["time"], "time") for env in envelopes)
     return lambda: end
+
+
+def fresh(url: str) -> str:
+    """Empty the benchmark database at ``url`` (its SQLite files, or every Adamas table on PostgreSQL)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return url
+    engine = open_engine(url)
+    metadata.drop_all(engine)
+    engine.dispose()
+    return url
