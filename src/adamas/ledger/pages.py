@@ -138,16 +138,7 @@ def trace_page(conn: Connection, lot_id: str, *, direction: str, cursor: str | N
     # Compromise is a property of the whole graph: a lot rests on a compromised key if any lot it came
     # from was made by an event signed with one.
     bad_events = queries.compromised_events(conn, {m[2] for m in made.values()})
-    bad = {node for node, m in made.items() if m[2] in bad_events}
-    children: dict[str, list[str]] = {}
-    for parent, child in edges:
-        children.setdefault(parent, []).append(child)
-    stack = list(bad)
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in bad:
-                bad.add(child)
-                stack.append(child)
+    bad = queries.spread_down({node for node, m in made.items() if m[2] in bad_events}, edges)
     if direction == "forward" and lot_id not in bad and queries.rests_on_compromised(conn, lot_id):
         bad = set(depth)  # everything made from the root rests on what the root rests on
     wanted = set(page) | {lot_id}

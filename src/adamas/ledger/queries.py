@@ -333,17 +333,21 @@ def _rests_on_compromised(
 ) -> set[str]:
     """Lots made by a compromised event, and every lot of the graph made from one of them."""
     bad_events = compromised_events(conn, {lot.event for lot in lots.values()})
-    bad = {lot_id for lot_id, lot in lots.items() if lot.event in bad_events}
+    return spread_down({lot_id for lot_id, lot in lots.items() if lot.event in bad_events}, edges)
+
+
+def spread_down(marked: set[str], edges: Sequence[tuple[str, str]]) -> set[str]:
+    """``marked`` and every lot made from one of them along the (parent, child) ``edges``."""
     children: dict[str, list[str]] = {}
     for parent, child in edges:
         children.setdefault(parent, []).append(child)
-    stack = list(bad)
+    reached, stack = set(marked), list(marked)
     while stack:
         for child in children.get(stack.pop(), []):
-            if child not in bad:
-                bad.add(child)
+            if child not in reached:
+                reached.add(child)
                 stack.append(child)
-    return bad
+    return reached
 
 
 def evidence(conn: Connection, subject_kind: str, subject_id: str) -> Evidence:
