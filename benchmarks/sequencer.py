@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from adamas import Ledger
 from adamas.store import normalize_url
+from results import Figure, record
 from workload import build, clock_after, fresh
 
 FRONT_ENDS = (1, 2, 4, 8, 16, 32)
@@ -85,6 +86,23 @@ def main() -> None:
     args = parser.parse_args()
     urls = args.db or ["sqlite:///.bench/sequencer.db"]
     results = [run(url, args.events, args.batch) for url in urls]
+    record(
+        "sequencer",
+        [
+            Figure(
+                "time inside the sequencer's lock per event (serial fraction as ratio)",
+                "µs",
+                r["us_per_event_in_lock"],
+                backend=r["backend"],
+                ceiling=r["us_per_event_total"],
+                ceiling_name="µs per event, whole submit",
+                ratio=r["serial_fraction"],
+                events=r["events"],
+                note=f"sequencer ceiling {r['sequencer_ceiling_events_per_s']}/s",
+            )
+            for r in results
+        ],
+    )
     if args.json:
         print(json.dumps(results, indent=2))
         return

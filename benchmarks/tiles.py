@@ -34,6 +34,7 @@ sys.path.append(str(_HERE))
 import httpx  # noqa: E402
 
 from adamas import Ledger  # noqa: E402
+from results import Figure, record  # noqa: E402
 from workload import build, clock_after  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,6 +172,22 @@ def main() -> None:
         "ratio": round(proxied_rate / direct_rate, 2),
         "load_average": os.getloadavg()[0],
     }
+    record(
+        "tiles",
+        [
+            Figure(
+                f"full tiles and bundles through nginx's cache, {args.clients} clients",
+                "reads/s",
+                result["nginx_reads_per_s"],
+                backend="sqlite",
+                ceiling=result["direct_reads_per_s"],
+                ceiling_name="reads/s from `adamas serve` directly",
+                ratio=result["ratio"],
+                events=size,
+                note=f"cache {cached}",
+            )
+        ],
+    )
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -109,6 +109,11 @@ def clock_after(envelopes: list[dict[str, Any]]) -> Callable[[], int]:
     return lambda: end
 
 
+def last_time(envelopes: list[dict[str, Any]]) -> str:
+    """The last declared time of ``envelopes`` (RFC 3339), for ``$ADAMAS_NOW`` of a server subprocess."""
+    return str(max((env["body"]["time"] for env in envelopes), key=lambda t: parse_time(t, "time")))
+
+
 def fresh(url: str) -> str:
     """Empty the benchmark database at ``url`` (its SQLite files, or every Adamas table on PostgreSQL)."""
     if url.startswith("sqlite:///"):
