@@ -69,7 +69,7 @@ class BatchState:
         self._admin: str | object | None = _ABSENT
         self.lot_events: list[dict[str, Any]] = []
         self.flags: list[dict[str, Any]] = []
-        self._statuses: dict[str, list[CountryStatus]] = {}
+        self._statuses: dict[str, list[CountryStatus]] | None = None
         self._sanctions: list[Sanction] | None = None
         self._new_statuses: list[CountryStatus] = []
         self._new_sanctions: list[Sanction] = []
@@ -144,11 +144,13 @@ class BatchState:
         return self._admin if isinstance(self._admin, str) else None
 
     def country_statuses(self, country: str) -> list[CountryStatus]:
-        if country not in self._statuses:
-            table = schema.country_statuses
-            rows = self._conn.execute(select(table).where(table.c.country == country)).all()
-            self._statuses[country] = [country_status_from_row(row) for row in rows]
-        return list(self._statuses[country])
+        if self._statuses is None:
+            # All of them in one query (a batch asks for most countries; the table holds a few rows per
+            # country): one round trip instead of one per country.
+            self._statuses = {}
+            for row in self._conn.execute(select(schema.country_statuses)):
+                self._statuses.setdefault(row.country, []).append(country_status_from_row(row))
+        return list(self._statuses.get(country, ()))
 
     def sanctions(self) -> list[Sanction]:
         if self._sanctions is None:
@@ -239,7 +241,8 @@ class BatchState:
 
     def put_country_status(self, status: CountryStatus) -> None:
         self.country_statuses(status.country)
-        self._statuses[status.country].append(status)
+        assert self._statuses is not None
+        self._statuses.setdefault(status.country, []).append(status)
         self._new_statuses.append(status)
         self._undo.append(("status", status.country, None, False))
 
@@ -316,6 +319,7 @@ class BatchState:
                 self._admin = previous
                 continue
             if kind == "status":
+                assert self._statuses is not None
                 self._statuses[record_id].pop()
                 self._new_statuses.pop()
                 continue

@@ -16,8 +16,6 @@ signature, ``!I`` message length and the message. Worker to parent: one byte per
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import fcntl
 import struct
@@ -48,14 +46,6 @@ def verify_raw(public_key: bytes, message: bytes, signature: bytes) -> bool:
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
         return False
     return True
-
-
-def _raw_signature(sig: str) -> bytes | None:
-    try:
-        raw = base64.b64decode(sig, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return raw if len(raw) == 64 else None
 
 
 class VerifyWorker:
@@ -136,7 +126,7 @@ class SignatureVerifier:
             public_key = self._cache.get(env.event.key)
             if public_key is None:
                 continue
-            signature = _raw_signature(env.sig)
+            signature = env.signature if len(env.signature) == 64 else None
             if signature is None:
                 self._done[id(env)] = (public_key, False)
                 continue

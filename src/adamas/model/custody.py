@@ -4,7 +4,6 @@ freezes (EVENTS.md, "Custody"). Every check of an event runs before its first ch
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Final
 
 from adamas.model.checks import (
@@ -25,7 +24,7 @@ from adamas.model.checks import (
 from adamas.model.events import Event, OutputSpec
 from adamas.model.kp import check_export, check_import, check_production, crosses_kp_border
 from adamas.model.origin import mix
-from adamas.model.records import POLISHED_KINDS, ROUGH_KINDS, Lot, Shipment
+from adamas.model.records import POLISHED_KINDS, ROUGH_KINDS, Lot, Shipment, evolve
 from adamas.model.state import State
 from adamas.model.values import Hundredths, format_hundredths
 
@@ -85,7 +84,7 @@ def _lot_register(event: Event, state: State) -> None:
 
 
 def _consume(state: State, lot: Lot, event: Event) -> None:
-    state.put_lot(replace(lot, state="consumed", last_time_ns=event.time_ns))
+    state.put_lot(evolve(lot, state="consumed", last_time_ns=event.time_ns))
 
 
 def _lot_split(event: Event, state: State) -> None:
@@ -265,10 +264,10 @@ def _lot_ship(event: Event, state: State) -> None:
             )
         certificate = check_export(event, state, actor, to, lots)
     if certificate is not None:
-        state.put_certificate(replace(certificate, used_by=fields["shipment"]))
+        state.put_certificate(evolve(certificate, used_by=fields["shipment"]))
     for lot in lots:
         state.put_lot(
-            replace(lot, state="in_transit", shipment=fields["shipment"], last_time_ns=event.time_ns)
+            evolve(lot, state="in_transit", shipment=fields["shipment"], last_time_ns=event.time_ns)
         )
     state.put_shipment(
         Shipment(
@@ -326,7 +325,7 @@ def _lot_receive(event: Event, state: State) -> None:
                 actual=format_hundredths(arrived),
             )
         state.put_lot(
-            replace(
+            evolve(
                 lot,
                 state="held",
                 holder=event.actor,
@@ -343,7 +342,7 @@ def _lot_receive(event: Event, state: State) -> None:
             f"shipment {shipment.id} arrived with a broken seal",
             seal=shipment.seal,
         )
-    state.put_shipment(replace(shipment, received_event=event.id))
+    state.put_shipment(evolve(shipment, received_event=event.id))
 
 
 def _lot_manufacture(event: Event, state: State) -> None:
@@ -447,7 +446,7 @@ def _lot_grade(event: Event, state: State) -> None:
     report["carats"] = format_hundredths(report["carats"])
     details = dict(lot.details)
     details["grading"] = {k: v for k, v in report.items() if v is not None}
-    state.put_lot(replace(lot, details=details, last_time_ns=event.time_ns))
+    state.put_lot(evolve(lot, details=details, last_time_ns=event.time_ns))
 
 
 def _lot_assemble(event: Event, state: State) -> None:
@@ -491,7 +490,7 @@ def _lot_sell(event: Event, state: State) -> None:
             f"lot {lot.id} is {lot.kind}; a retailer sells polished stones and jewels",
             "lot",
         )
-    state.put_lot(replace(lot, state="sold", last_time_ns=event.time_ns))
+    state.put_lot(evolve(lot, state="sold", last_time_ns=event.time_ns))
 
 
 def _may_freeze(event: Event, state: State, lot: Lot) -> None:
@@ -515,7 +514,7 @@ def _lot_freeze(event: Event, state: State) -> None:
         code, what = STATE_CODES[lot.state]
         raise refuse(code, f"lot {lot.id} {what}", "lot")
     check_time_order(event, lot, "lot")
-    state.put_lot(replace(lot, state="frozen", frozen_from=lot.state, last_time_ns=event.time_ns))
+    state.put_lot(evolve(lot, state="frozen", frozen_from=lot.state, last_time_ns=event.time_ns))
 
 
 def _lot_release(event: Event, state: State) -> None:
@@ -524,7 +523,7 @@ def _lot_release(event: Event, state: State) -> None:
     if lot.state != "frozen":
         raise refuse("custody.not_frozen", f"lot {lot.id} is not frozen", "lot")
     check_time_order(event, lot, "lot")
-    state.put_lot(replace(lot, state=lot.frozen_from or "held", frozen_from=None, last_time_ns=event.time_ns))
+    state.put_lot(evolve(lot, state=lot.frozen_from or "held", frozen_from=None, last_time_ns=event.time_ns))
 
 
 CUSTODY_HANDLERS: Final[dict[str, Callable[[Event, State], None]]] = {

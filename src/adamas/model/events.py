@@ -7,7 +7,6 @@ business of :mod:`adamas.model.rules`. Every refusal here is an ``InputError`` w
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import re
@@ -119,6 +118,8 @@ class Envelope:
     body: dict[str, Any]
     body_bytes: bytes
     leaf: bytes
+    signature: bytes = b""
+    """The signature's raw bytes (decoded once, here; 64 of them when it can be an Ed25519 signature)."""
 
 
 def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
@@ -147,7 +148,8 @@ def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
         raise InputError("sig must be a base64 Ed25519 signature", code="envelope.malformed", field="sig")
     # Only the canonical base64 spelling: otherwise unused trailing bits would give one signed event
     # several distinct leaves.
-    if not _canonical_base64(sig):
+    signature = _canonical_base64(sig)
+    if signature is None:
         raise InputError(
             "sig must be canonical standard padded base64", code="envelope.malformed", field="sig"
         )
@@ -175,7 +177,7 @@ def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
             code="envelope.too_large",
             size=len(leaf),
         )
-    return Envelope(event=event, sig=sig, body=body, body_bytes=body_bytes, leaf=leaf)
+    return Envelope(event=event, sig=sig, body=body, body_bytes=body_bytes, leaf=leaf, signature=signature)
 
 
 def _frame(body_bytes: bytes, sig: str) -> bytes:
@@ -275,13 +277,15 @@ def _no_constant(name: str) -> Any:
 _DECODER: Final = json.JSONDecoder(parse_constant=_no_constant)
 
 
-def _canonical_base64(text: str) -> bool:
+def _canonical_base64(text: str) -> bytes | None:
+    """The bytes ``text`` spells in canonical standard padded base64; None for any other spelling."""
     if not _BASE64.fullmatch(text):
-        return False
+        return None
     try:
-        return base64.b64encode(base64.b64decode(text, validate=True)).decode("ascii") == text
+        raw = binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
-        return False
+        return None
+    return raw if binascii.b2a_base64(raw, newline=False).decode("ascii") == text else None
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
