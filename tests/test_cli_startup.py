@@ -8,12 +8,14 @@ import inspect
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import typer
 
+from adamas import Ledger
 from adamas.cli._app import COMMANDS, app
+from adamas.sim import demo_world
 
 # Runs the CLI like the `adamas` script, then names every module the process imported.
 DRIVER = """
@@ -64,6 +66,24 @@ def test_help_lists_what_the_commands_themselves_say() -> None:
     # The same help with every command module imported first, so the root lists the real commands.
     eager, _ = _run("--help", preload="".join(f"import {m}\n" for e in COMMANDS.values() for m in e.modules))
     assert lazy == eager
+
+
+def test_lot_show_imports_its_group_and_the_read_path_only(
+    db_url: str, open_ledger: Callable[[str], Ledger]
+) -> None:
+    world, _ = demo_world()
+    assert all(o.ok for o in open_ledger(db_url).submit(world.events))
+    out, modules = _run("lot", "show", "JW-2026-0001", "--db", db_url)
+    assert "JW-2026-0001" in out and "risk" in out
+    assert _under(modules, "adamas.cli") == {
+        "adamas.cli",
+        "adamas.cli._app",
+        "adamas.cli._common",
+        "adamas.cli.lots",
+    }
+    # A read needs neither the detectors a scan runs nor the simulator, the web stack or the HTTP client.
+    unread = ("adamas.risk.scan", "adamas.risk.detectors", "adamas.risk.facts", "adamas.sim", "adamas.api")
+    assert _under(modules, *unread, "adamas.web", "adamas.epcis", "fastapi", "uvicorn", "httpx") == set()
 
 
 def _walk(group: Any) -> Iterator[Any]:
