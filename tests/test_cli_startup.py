@@ -98,7 +98,8 @@ def test_the_command_table_agrees_with_the_commands() -> None:
     assert list(root.commands) == list(COMMANDS)
     for name, command in root.commands.items():
         assert not command.hidden
-        assert inspect.cleandoc(command.help or "").split("\n\n")[0] == COMMANDS[name].help, name
+        shown = inspect.cleandoc(command.help or "").split("\n\n")[0]
+        assert shown == COMMANDS[name].help, f"set COMMANDS[{name!r}] in adamas/cli/_app.py to {shown!r}"
         # Every module defining a command under `name` is one the table imports for it.
         tree = [command, *(_walk(command) if getattr(command, "commands", None) else ())]
         defined = {c.callback.__module__ for c in tree if c.callback is not None}
