@@ -4,18 +4,17 @@ Exit codes: 0 success; 1 a refusal or a fault found (``submit`` with any refused
 2 a usage error (bad option, unreadable file, malformed input that is not an envelope). No command prints a
 Python traceback for bad input: every ``AdamasError`` becomes one line ``error: <code>: <message>``.
 
-One module per command group; each registers its commands on the root application in ``_app``.
+One module per command group; each registers its commands on the root application in ``_app``, which imports
+a group's module only when that group runs or shows its help (start-up, issue 14).
 """
 
 from __future__ import annotations
 
-from adamas.cli import backfill, demo, epcis, kp, ledger, log, lots, ops, risk, serve, simulate, witness
 from adamas.cli._app import app
 from adamas.cli._common import fail
 from adamas.errors import NotFoundError
 
 __all__ = ["app", "main"]
-_GROUPS = (ledger, lots, log, kp, demo, backfill, epcis, ops, risk, serve, simulate, witness)
 
 
 def main() -> None:

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from adamas.cli._app import app
 from adamas.cli._common import DbOption, fail, out
-from adamas.cli.lots import lot_table, trace_tree
-from adamas.cli.simulate import run_simulation, summary_table
 from adamas.errors import AdamasError, NotFoundError, StorageError
-from adamas.ledger import Ledger
-from adamas.sim.showcase import DEMO, replay_truth, showcase
-from adamas.sim.truth import Truth
+
+if TYPE_CHECKING:
+    from adamas.sim.truth import Truth
 
 __all__ = ["demo"]
 
 
 def _is_new(db: str) -> bool:
+    from adamas.ledger import Ledger
+
     try:
         with Ledger.open(db) as ledger:
             return ledger.size == 0
@@ -47,6 +46,11 @@ def demo(
 ) -> None:
     """Build the demo world (a simulated 2024 with every fraud scenario) if the database is new, show three
     lots worth opening, then serve the API until Ctrl-C."""
+    # Imported here, not at the top: `adamas --help` must not pay for the ledger and the simulator.
+    from adamas.cli.simulate import run_simulation, summary_table
+    from adamas.ledger import Ledger
+    from adamas.sim.showcase import DEMO, replay_truth, showcase
+
     if scripted:
         _scripted(db)
         return
@@ -89,6 +93,10 @@ def demo(
 
 def _scripted(db: str) -> None:
     """The scripted world of ``adamas.sim.demo_world``, written afresh, and its star stone's trace."""
+    from rich.table import Table
+
+    from adamas.cli.lots import lot_table, trace_tree
+    from adamas.ledger import Ledger
     from adamas.sim import demo_world
 
     if db.startswith("sqlite:///"):

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from adamas.cli._app import app
 from adamas.cli._common import DbOption, err, fail, out
 from adamas.errors import AdamasError
-from adamas.sim.simulate import SCENARIOS, Options, Summary, parse_fraud, simulate
-from adamas.sim.truth import Truth
+from adamas.sim.fraud import SCENARIOS
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from adamas.sim.simulate import Options, Summary
+    from adamas.sim.truth import Truth
 
 __all__ = ["run_simulation", "summary_table"]
 
 
 def run_simulation(db: str, options: Options, *, keys: Path | None = None) -> tuple[Summary, Truth]:
     """Simulate ``options`` into ``db`` with a progress bar on stderr (shared with ``adamas demo``)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from adamas.sim.simulate import simulate
+
     with Progress(
         TextColumn("[bold]simulating {task.fields[year]}[/]"),
         BarColumn(),
@@ -39,6 +46,8 @@ def run_simulation(db: str, options: Options, *, keys: Path | None = None) -> tu
 
 def summary_table(summary: Summary) -> Table:
     """The closing summary of a simulation."""
+    from rich.table import Table
+
     table = Table("", "", title="the simulated world", show_header=False)
     for name, value in (
         ("participants", summary.participants),
@@ -75,6 +84,8 @@ def simulate_command(
     ] = None,
 ) -> None:
     """Simulate a year of the world's diamond trade into a new ledger, with labelled fraud."""
+    from adamas.sim.simulate import Options, parse_fraud
+
     try:
         if not 0 < scale <= 1:
             raise_scale(scale)

@@ -8,11 +8,72 @@ computes the KP's Annex III figures. This package reads the ledger and writes on
 
 from __future__ import annotations
 
-from adamas.risk.config import DEFAULTS, Thresholds
-from adamas.risk.flags import DETECTORS, RiskFlag
-from adamas.risk.scan import ScanResult, scan
-from adamas.risk.service import FlagPage, flag, flags, freeze, lot_risk, lot_taints, review, tainted_lineage
-from adamas.risk.taint import Taint
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adamas.risk.config import DEFAULTS, Thresholds
+    from adamas.risk.flags import DETECTORS, RiskFlag
+    from adamas.risk.scan import ScanResult, scan
+    from adamas.risk.service import (
+        FlagPage,
+        flag,
+        flags,
+        freeze,
+        lot_risk,
+        lot_taints,
+        review,
+        tainted_lineage,
+    )
+    from adamas.risk.taint import Taint
+
+# Imported on first use (PEP 562): reading a lot's risk (`adamas lot show`) must not import every detector
+# the scan runs (CLI start-up, issue 14).
+_LAZY = {
+    "DEFAULTS": "adamas.risk.config",
+    "Thresholds": "adamas.risk.config",
+    "DETECTORS": "adamas.risk.flags",
+    "RiskFlag": "adamas.risk.flags",
+    "ScanResult": "adamas.risk.scan",
+    "scan": "adamas.risk.scan",
+    "FlagPage": "adamas.risk.service",
+    "flag": "adamas.risk.service",
+    "flags": "adamas.risk.service",
+    "freeze": "adamas.risk.service",
+    "lot_risk": "adamas.risk.service",
+    "lot_taints": "adamas.risk.service",
+    "review": "adamas.risk.service",
+    "tainted_lineage": "adamas.risk.service",
+    "Taint": "adamas.risk.taint",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'adamas.risk' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(ModuleType):
+    """Keeps ``flags``, ``review`` and ``scan`` the functions: importing the same-named submodules would bind
+    the modules over them (the eager package imported the functions last, so they won)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "DEFAULTS",

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
-__all__ = ["DETECTORS", "SEVERITIES", "STATUSES", "SUBJECT_KINDS", "RiskFlag", "flag_id"]
+__all__ = ["DETECTORS", "REVIEW_URI", "SEVERITIES", "STATUSES", "SUBJECT_KINDS", "RiskFlag", "flag_id"]
 
 DETECTORS: Final = (
     "footprint",
@@ -32,6 +32,8 @@ DETECTORS: Final = (
     "certificate_sequence",
 )
 SEVERITIES: Final = ("low", "medium", "high")
+REVIEW_URI: Final = "adamas:flag:"
+"""The evidence URI prefix of an attestation reviewing a flag (``REVIEW_URI + flag id``)."""
 STATUSES: Final = ("open", "acknowledged", "dismissed")
 SUBJECT_KINDS: Final = ("lot", "country", "participant", "site", "key", "certificate")
 

@@ -27,8 +27,7 @@ from adamas.crypto import KeyPair, canonicalize
 from adamas.errors import InputError
 from adamas.model.signing import sign_body
 from adamas.model.values import format_time_ns
-from adamas.risk.detectors.concern import REVIEW_URI
-from adamas.risk.flags import RiskFlag
+from adamas.risk.flags import REVIEW_URI, RiskFlag
 from adamas.store import schema
 
 __all__ = ["ATTEST_SUBJECTS", "freeze_bodies", "review_body", "review_statuses", "sign"]

@@ -11,12 +11,10 @@ from collections.abc import Iterator
 from adamas.risk.config import Thresholds
 from adamas.risk.context import Context
 from adamas.risk.facts import Attest, Facts
-from adamas.risk.flags import RiskFlag
+from adamas.risk.flags import REVIEW_URI, RiskFlag
 from adamas.risk.periods import period_of
 
 __all__ = ["REVIEW_URI", "detect", "is_review"]
-
-REVIEW_URI = "adamas:flag:"
 
 
 def is_review(a: Attest) -> bool:
