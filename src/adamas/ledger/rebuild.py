@@ -246,6 +246,8 @@ class _Scratch:
 
     def read_progress(self) -> dict[str, str] | None:
         """The scratch's progress rows, or None when there is no usable scratch."""
+        if self.path is not None and not self.path.exists():
+            return None
         try:
             with self.engine.connect() as conn:
                 if self.postgres:
@@ -361,6 +363,21 @@ def rebuild(
     ledger._registry = None
     analyze(engine)  # every state table was rewritten: plan from fresh statistics
     return total
+
+
+def resume_point(engine: Engine) -> int | None:
+    """Where a rebuild of this database would resume (events already replayed), or None: it starts over."""
+    scratch = _Scratch(engine)
+    try:
+        found = scratch.read_progress()
+        if found is None or int(found.get("done", "0")) == 0:
+            return None
+        with engine.connect() as conn:
+            if found.get("identity") != _identity(conn):
+                return None
+        return int(found["done"])
+    finally:
+        scratch.close()
 
 
 @contextlib.contextmanager
