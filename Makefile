@@ -7,7 +7,7 @@ SOURCES := src tests benchmarks scripts
 
 .PHONY: bench-soak bench-races bench-fuzz
 .PHONY: demo test lint bench bench-ingest bench-log bench-http bench-detection bench-simulate install clean \
-	bench-trace bench-startup bench-sequencer bench-tiles
+	bench-trace bench-startup bench-sequencer bench-tiles bench-rebuild bench-audit
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: bench-ingest bench-log bench-http bench-detection bench-simulate bench-trace bench-startup bench-sequencer \
-	bench-tiles
+	bench-tiles bench-rebuild bench-audit
 
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
@@ -50,6 +50,12 @@ BENCH_PG := $(if $(ADAMAS_BENCH_POSTGRES_URL),--db $(ADAMAS_BENCH_POSTGRES_URL))
 
 bench-trace: $(STAMP)
 	$(BIN)/python benchmarks/trace.py --events 100000 --db sqlite:///.bench/trace.db $(BENCH_PG)
+
+bench-rebuild: $(STAMP)
+	$(BIN)/python benchmarks/rebuild.py --events 20000 --db sqlite:///.bench/rebuild.db $(BENCH_PG)
+
+bench-audit: $(STAMP)
+	$(BIN)/python benchmarks/audit.py --events 30000 --db sqlite:///.bench/audit.db $(BENCH_PG)
 
 bench-startup: $(STAMP)
 	$(BIN)/python benchmarks/startup.py

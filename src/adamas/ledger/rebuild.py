@@ -230,7 +230,11 @@ class _Scratch:
 
         @event.listens_for(self.engine, "connect")
         def _attach(dbapi_connection: Any, _record: Any) -> None:
+            # A scratch chunk lost to a power cut is replayed again: no fsync per chunk (WAL stays
+            # consistent). The ledger's own file keeps its synchronous=FULL for the swap.
+            dbapi_connection.execute("PRAGMA main.synchronous=NORMAL")
             dbapi_connection.execute(f"ATTACH DATABASE ? AS {LIVE}", (live_path,))
+            dbapi_connection.execute(f"PRAGMA {LIVE}.synchronous=FULL")
 
     def close(self) -> None:
         self.engine.dispose()
