@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -38,17 +39,24 @@ def run(url: str, events: int) -> dict[str, Any]:
         size = ledger.size
         backend = ledger.engine.dialect.name
     cores = os.cpu_count() or 1
+    envelopes, keys = [*setup, *custody], registered_keys(setup)
     best: dict[int, float] = {}
+    cpu: dict[int, float] = {}
+    verify = 0.0
     for jobs in (1, cores, 1, cores):
+        # The ceiling beside each audit (the best kept: the machine is shared, a higher ceiling is stricter).
+        verify = max(verify, verify_ceiling(envelopes, keys))
+        before = _cpu()
         start = time.perf_counter()
         report = audit(db=url, jobs=jobs)
         seconds = time.perf_counter() - start
+        used = _cpu() - before
         assert report.ok and report.envelopes == size, report.faults[:3]
-        best[jobs] = min(best.get(jobs, seconds), seconds)
+        if seconds < best.get(jobs, float("inf")):
+            best[jobs], cpu[jobs] = seconds, used
     start = time.perf_counter()
     assert audit(db=url, opaque=True).ok
     opaque_s = time.perf_counter() - start
-    verify = verify_ceiling([*setup, *custody], registered_keys(setup))
     return {
         "backend": backend,
         "events": size,
@@ -61,7 +69,17 @@ def run(url: str, events: int) -> dict[str, Any]:
         "ratio_1": round(size / best[1] / verify, 3),
         "ratio_n": round(size / best[cores] / (verify * cores), 3),
         "speedup": round(best[1] / best[cores], 2),
+        # CPU of this process and its workers per event: what an idle machine's throughput follows.
+        "cpu_us_per_event_1": round(cpu[1] / size * 1e6, 1),
+        "cpu_us_per_event_n": round(cpu[cores] / size * 1e6, 1),
+        "raw_verify_us": round(1e6 / verify, 1),
     }
+
+
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its finished children (the audit's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def figures(out: dict[str, Any]) -> list[Figure]:
@@ -79,7 +97,12 @@ def figures(out: dict[str, Any]) -> list[Figure]:
             target=">= 0.8",
             met=out["ratio_n"] >= 0.8,
             events=out["events"],
-            extra={"speedup_over_jobs_1": out["speedup"], "opaque_per_s": out["opaque_per_s"]},
+            extra={
+                "speedup_over_jobs_1": out["speedup"],
+                "opaque_per_s": out["opaque_per_s"],
+                "cpu_us_per_event": out["cpu_us_per_event_n"],
+                "raw_verify_us": out["raw_verify_us"],
+            },
         ),
         Figure(
             "audit --db signed events/s (--jobs 1)",
@@ -90,6 +113,7 @@ def figures(out: dict[str, Any]) -> list[Figure]:
             ceiling_name="raw Ed25519 verify, one core",
             ratio=out["ratio_1"],
             events=out["events"],
+            extra={"cpu_us_per_event": out["cpu_us_per_event_1"]},
         ),
     ]
 
@@ -113,7 +137,9 @@ def main() -> None:
             f"{out['backend']}: {out['events']} signed events; audit --jobs 1 {out['audit_1_per_s']}/s, "
             f"--jobs {out['cores']} {out['audit_n_per_s']}/s (x{out['speedup']}); ceiling "
             f"{out['ceiling_per_s']}/s ({out['raw_verify_per_s']}/s x {out['cores']} cores): ratio "
-            f"{out['ratio_n']} (target >= 0.8); opaque audit {out['opaque_per_s']}/s"
+            f"{out['ratio_n']} (target >= 0.8); opaque audit {out['opaque_per_s']}/s; CPU per event "
+            f"{out['cpu_us_per_event_1']} us (--jobs 1), {out['cpu_us_per_event_n']} us (--jobs {out['cores']}), "
+            f"raw verify {out['raw_verify_us']} us"
         )
 
 

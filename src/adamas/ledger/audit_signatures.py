@@ -1,7 +1,7 @@
 """The audit's envelope checks on every core: worker processes parse and verify slices of each chunk, the
 auditing process decides, leaf by leaf in order, with the one true key map.
 
-Each worker (``adamas.ledger.audit_sign_worker``) checks its slice with the keys it knows: those the
+Each worker (``adamas.audit_sign_worker``) checks its slice with the keys it knows: those the
 auditing process told it were registered, and those its own earlier entries registered. That guess is
 right for nearly every entry. The auditing process then walks the chunk in leaf order exactly as
 ``EnvelopeCheck`` does on one core, and keeps a worker's verdict only where the worker used the owner and
@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any, Final
 
+from adamas.audit_sign_worker import READY, check
 from adamas.errors import StorageError
 from adamas.ledger.audit_envelopes import EnvelopeCheck
 from adamas.ledger.audit_faults import Faults
-from adamas.ledger.audit_sign_worker import READY, check
 
 __all__ = ["SIGN_MIN", "ParallelEnvelopeCheck", "Pending"]
 
@@ -45,7 +45,7 @@ class _Worker:
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "adamas.ledger.audit_sign_worker"],
+            [sys.executable, "-m", "adamas.audit_sign_worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )

@@ -1,4 +1,8 @@
-"""The audit's signature worker: ``python -m adamas.ledger.audit_sign_worker``.
+"""The audit's signature worker: ``python -m adamas.audit_sign_worker``.
+
+It sits outside ``adamas.ledger``, whose ``__init__`` imports the whole ledger and SQLAlchemy: a worker
+importing only the event model starts in a third of the time (measured 0.35 s of CPU against 1 s), which
+counts with one worker per core.
 
 Several run at once, one per core (``audit --jobs``), each checking a slice of each chunk of entries:
 parse, canonical form, and the Ed25519 signature under the key this worker believes registered. The
@@ -21,15 +25,26 @@ import struct
 import sys
 from typing import Any, BinaryIO
 
+import nacl.bindings
+import nacl.exceptions
+
 from adamas.errors import AdamasError
-from adamas.ledger.verify import verify_raw
 from adamas.model.events import Event, parse_envelope
 
-__all__ = ["READY", "check", "main", "registrations", "serve"]
+__all__ = ["READY", "check", "main", "registrations", "serve", "verify_raw"]
 
 READY = b"R"
 _LENGTH = struct.Struct("!I")
 Keys = dict[str, tuple[str, bytes]]
+
+
+def verify_raw(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """``adamas.ledger.verify.verify_raw``, without importing ``adamas.ledger``."""
+    try:
+        nacl.bindings.crypto_sign_open(signature + message, public_key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
+        return False
+    return True
 
 
 def registrations(event: Event) -> list[tuple[str, str, bytes]]:
