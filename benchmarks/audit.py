@@ -138,8 +138,8 @@ def main() -> None:
             f"--jobs {out['cores']} {out['audit_n_per_s']}/s (x{out['speedup']}); ceiling "
             f"{out['ceiling_per_s']}/s ({out['raw_verify_per_s']}/s x {out['cores']} cores): ratio "
             f"{out['ratio_n']} (target >= 0.8); opaque audit {out['opaque_per_s']}/s; CPU per event "
-            f"{out['cpu_us_per_event_1']} us (--jobs 1), {out['cpu_us_per_event_n']} us (--jobs {out['cores']}), "
-            f"raw verify {out['raw_verify_us']} us"
+            f"{out['cpu_us_per_event_1']} us (--jobs 1), {out['cpu_us_per_event_n']} us "
+            f"(--jobs {out['cores']}), raw verify {out['raw_verify_us']} us"
         )
 
 
