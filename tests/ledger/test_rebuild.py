@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from adamas import Ledger
 from adamas.cli import app
 from adamas.sim import demo_world
 from adamas.store import schema
-from conftest import fixed_clock
+from conftest import basic_world, fixed_clock
 
 CHUNK = 4
 
@@ -165,3 +166,40 @@ def test_the_cli_resumes_unless_told_to_restart(db_url: str, open_ledger: Callab
     assert result.exit_code == 0, result.output
     assert "resuming" not in result.output
     assert _state(ledger) == honest
+
+
+def test_a_correction_logged_during_a_rebuild_makes_it_start_over(
+    db_url: str, open_ledger: Callable[[str], Ledger]
+) -> None:
+    world = basic_world()
+    world.produce("miner", "R1", "mine-a", "100.00")
+    world.split("miner", "R1", {"R1a": "60.00", "R1b": "40.00"})
+    split = world.events[-1]["body"]
+    for n in range(2, 8):
+        world.produce("miner", f"R{n}", "mine-a", "1.00")
+    ledger = open_ledger(db_url)
+    _submit(ledger, world.events)
+    split_leaf = len(world.events) - 7
+    replacement = {**split, "into": [{"id": "R1a", "carats": "70.00"}, {"id": "R1b", "carats": "30.00"}]}
+    fix = world.sign(
+        "miner", "correct", record=False, event=split["id"], reason="scale", replacement=replacement
+    )
+    writer = Ledger.open(db_url, clock=fixed_clock)
+    seen: list[int] = []
+
+    def correct_once_past_the_split(done: int, total: int) -> None:
+        seen.append(done)
+        if done > split_leaf and len(seen) == next(i for i, d in enumerate(seen) if d > split_leaf) + 1:
+            # The split was replayed already: the correction changes what the copy holds.
+            (outcome,) = writer.submit([fix])
+            assert outcome.status == "accepted", outcome.to_json()
+
+    try:
+        ledger.rebuild(chunk=2, progress=correct_once_past_the_split)
+    finally:
+        writer.close()
+    assert seen.count(2) == 2  # it started over from the first chunk
+    assert ledger.lot("R1a").carats == Decimal("70.00")
+    rebuilt = _state(ledger)
+    ledger.rebuild(restart=True)
+    assert _state(ledger) == rebuilt
