@@ -178,7 +178,10 @@ def rebuild(
         TimeRemainingColumn(),
     )
     with open_ledger(db) as ledger:
-        start = None if restart else resume_point(ledger.engine)
+        try:
+            start = None if restart else resume_point(ledger.engine)
+        except AdamasError as exc:
+            fail(exc)
         if start is not None:
             err.print(f"resuming at event {start} (--restart starts over)")
         with Progress(*columns, console=err, transient=True) as progress:
