@@ -7,7 +7,7 @@ SOURCES := src tests benchmarks scripts
 
 .PHONY: bench-soak bench-races bench-fuzz
 .PHONY: demo test lint bench bench-ingest bench-log bench-http bench-detection bench-simulate install clean bench-simulate-large \
-	bench-trace bench-startup bench-sequencer bench-tiles
+	bench-trace bench-startup bench-sequencer bench-tiles bench-rebuild bench-audit
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ test: lint
 # the top of docs/benchmarks.md is rewritten from them (benchmarks/report.py). A failed benchmark does not
 # stop the others; the run fails at the end and names it. Set ADAMAS_BENCH_POSTGRES_URL (a database the
 # benchmarks may empty) for the PostgreSQL figures.
-BENCHES := ingest log http detection simulate trace startup sequencer tiles
+BENCHES := ingest log http detection simulate trace startup sequencer tiles rebuild audit
 
 bench: $(STAMP)
 	@failed=; for b in $(BENCHES); do \
@@ -44,7 +44,7 @@ bench: $(STAMP)
 	if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 bench-ingest: $(STAMP)
-	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/ingest.py $(if $(ADAMAS_BENCH_POSTGRES_URL),--compare-postgres $(ADAMAS_BENCH_POSTGRES_URL))
 
 bench-log: $(STAMP)
 	$(BIN)/python benchmarks/log.py
@@ -61,6 +61,12 @@ BENCH_PG := $(if $(ADAMAS_BENCH_POSTGRES_URL),--db $(ADAMAS_BENCH_POSTGRES_URL))
 
 bench-trace: $(STAMP)
 	$(BIN)/python benchmarks/trace.py --events 100000 --db sqlite:///.bench/trace.db $(BENCH_PG)
+
+bench-rebuild: $(STAMP)
+	$(BIN)/python benchmarks/rebuild.py --events 20000 --db sqlite:///.bench/rebuild.db $(BENCH_PG)
+
+bench-audit: $(STAMP)
+	$(BIN)/python benchmarks/audit.py --events 30000 --db sqlite:///.bench/audit.db $(BENCH_PG)
 
 bench-startup: $(STAMP)
 	$(BIN)/python benchmarks/startup.py

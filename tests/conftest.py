@@ -43,6 +43,8 @@ def _fresh_postgres() -> str:
         pytest.skip("ADAMAS_TEST_POSTGRES_URL is not set")
     engine = create_engine(normalize_url(url))
     metadata.drop_all(engine)
+    with engine.begin() as conn:  # a rebuild's scratch copy, left by a test that stopped one
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS adamas_rebuild CASCADE")
     engine.dispose()
     return url
 

@@ -62,7 +62,8 @@ COMMANDS: dict[str, Entry] = {
         "ledger",
         help="Recompute every state table from the stored events, re-checking each rule on the way; print "
         "what\nit repaired. A log whose stored events are not its leaves (one missing, one extra) is "
-        "refused.",
+        "refused. Ingest\ngoes on meanwhile (it waits at most for one chunk); a stopped rebuild resumes "
+        "where it stopped.",
     ),
     "audit": _entry(
         "log",

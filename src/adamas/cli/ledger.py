@@ -150,21 +150,57 @@ def submit(
 
 
 @app.command()
-def rebuild(db: DbOption = DEFAULT_DB) -> None:
+def rebuild(
+    db: DbOption = DEFAULT_DB,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Start over instead of resuming a rebuild that was stopped.")
+    ] = False,
+    chunk: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Events replayed per transaction (ingest waits for one at most); default 1000."
+        ),
+    ] = None,
+) -> None:
     """Recompute every state table from the stored events, re-checking each rule on the way; print what
-    it repaired. A log whose stored events are not its leaves (one missing, one extra) is refused."""
-    from rich.progress import Progress
+    it repaired. A log whose stored events are not its leaves (one missing, one extra) is refused. Ingest
+    goes on meanwhile (it waits at most for one chunk); a stopped rebuild resumes where it stopped."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from adamas.ledger.rebuild import REBUILD_CHUNK, resume_point
 
     repairs: list[str] = []
-    with open_ledger(db) as ledger, Progress(console=err, transient=True) as progress:
-        task = progress.add_task("replaying events", total=ledger.size)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with open_ledger(db) as ledger:
         try:
-            count = ledger.rebuild(
-                progress=lambda done, total: progress.update(task, completed=done),
-                on_repair=lambda difference: repairs.append(difference.describe("stored", "rebuilt")),
-            )
+            start = None if restart else resume_point(ledger.engine)
         except AdamasError as exc:
             fail(exc)
+        if start is not None:
+            err.print(f"resuming at event {start} (--restart starts over)")
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task("replaying events", total=ledger.size, rate="")
+
+            def advance(done: int, total: int) -> None:
+                speed = progress.tasks[0].speed
+                rate = "" if speed is None else f"{speed:,.0f} events/s"
+                progress.update(task, completed=done, total=total, rate=rate)
+
+            try:
+                count = ledger.rebuild(
+                    progress=advance,
+                    on_repair=lambda difference: repairs.append(difference.describe("stored", "rebuilt")),
+                    chunk=chunk or REBUILD_CHUNK,
+                    restart=restart,
+                )
+            except AdamasError as exc:
+                fail(exc)
     print_json({"replayed": count, "repaired": repairs})
 
 

@@ -256,6 +256,14 @@ def audit(
             "state tables with the replayed state.",
         ),
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="Worker processes that check a database's envelope signatures [default: one per core].",
+        ),
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
     """Recompute every leaf, tile and checkpoint root of the log from its entries, check every checkpoint's
@@ -280,7 +288,9 @@ def audit(
                 report = run_audit(tiles=tiles, vkey=key, opaque=opaque, replay=replay, progress=advance)
             else:
                 url = db or os.environ.get("ADAMAS_DB") or DEFAULT_DB
-                report = run_audit(db=url, vkey=key, opaque=opaque, replay=replay, progress=advance)
+                report = run_audit(
+                    db=url, vkey=key, opaque=opaque, replay=replay, progress=advance, jobs=jobs
+                )
         except AdamasError as exc:
             fail(exc)
     if json_:

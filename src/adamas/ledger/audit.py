@@ -52,6 +52,7 @@ def audit(
     replay: bool = False,
     logged_time: LoggedTime | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> AuditReport:
     """Audit the log of a ledger database (``db``, a URL) or of a tlog-tiles mirror (``tiles``: a folder or
     any ``TileSource``).
@@ -62,8 +63,12 @@ def audit(
     ``replay``: check every event again with the rules, judged at ``logged_time(leaf, envelope)`` (default:
     the time its checkpoint was signed where the source keeps it, else its declared time; see
     ``adamas.ledger.replay``), and on a database compare the state tables with the replayed state.
-    ``progress(done, total)`` is called as leaves are checked.
+    ``progress(done, total)`` is called as leaves are checked. ``jobs``: worker processes that parse and
+    verify a database's envelopes (default: one per core; 1 checks them in this process); the faults are
+    the same for any number.
     """
+    if jobs is not None and jobs < 1:
+        raise InputError("jobs must be at least 1", code="audit.usage", field="jobs")
     if (db is None) == (tiles is None):
         raise InputError("audit takes exactly one of a database or a tiles directory", code="audit.usage")
     if replay and opaque:
@@ -85,7 +90,8 @@ def audit(
                     close()
         else:
             assert db is not None
-            report = DatabaseAudit(db, verifier, opaque, progress, replayer).run()
+            workers = jobs if jobs is not None else os.cpu_count() or 1
+            report = DatabaseAudit(db, verifier, opaque, progress, replayer, jobs=workers).run()
         return replayer.conclude(report) if replayer is not None else report
     finally:
         if replayer is not None:

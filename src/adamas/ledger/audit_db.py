@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from adamas.errors import AdamasError, StorageError
 from adamas.ledger.audit_envelopes import EnvelopeCheck
 from adamas.ledger.audit_faults import AuditReport, Faults, Progress
+from adamas.ledger.audit_signatures import SIGN_MIN, ParallelEnvelopeCheck, Pending
 from adamas.ledger.audit_tree import (
     CHUNK_TILES,
     WORKER_MIN,
@@ -57,6 +58,7 @@ class DatabaseAudit:
     """One audit of a ledger database, in one read snapshot; ``state`` (a replay) sees every envelope."""
 
     worker_min = WORKER_MIN
+    sign_min = SIGN_MIN
 
     def __init__(
         self,
@@ -65,8 +67,11 @@ class DatabaseAudit:
         opaque: bool,
         progress: Progress | None,
         state: StateCheck | None = None,
+        *,
+        jobs: int = 1,
     ) -> None:
         self.url = url
+        self.jobs = jobs
         self.verifier = verifier
         self.opaque = opaque
         self.progress = progress
@@ -137,7 +142,14 @@ class DatabaseAudit:
             signed = conn.execute(select(log_checkpoints.c.size, log_checkpoints.c.signed_ns)).all()
             self.state.record_checkpoints([(int(row.size), int(row.signed_ns)) for row in signed])
             on_envelope = self.state.feed
-        envelopes = None if self.opaque else EnvelopeCheck(self.faults, on_envelope)
+        envelopes: EnvelopeCheck | None = None
+        if self.opaque:
+            pass
+        elif self.jobs > 1 and on_envelope is None and size >= self.sign_min:
+            # Parsing and Ed25519 on every core; a replay needs every envelope here, parsed in order.
+            envelopes = ParallelEnvelopeCheck(self.faults, self.jobs)
+        else:
+            envelopes = EnvelopeCheck(self.faults, on_envelope)
         # A large audit hands the node hashing of each chunk to the tile worker while it reads the next.
         worker = TileWorker() if size >= self.worker_min else None
         try:
@@ -161,6 +173,8 @@ class DatabaseAudit:
         finally:
             if worker is not None:
                 worker.close()
+            if isinstance(envelopes, ParallelEnvelopeCheck):
+                envelopes.close()
         rebuild.finish()
         self.faults.flush()
         # Nothing stored beyond the head: no extra events, no extra tiles.
@@ -231,6 +245,8 @@ class DatabaseAudit:
                     width, data = stored.get((start + offset) // TILE_WIDTH, (0, b""))
                     slot = (start + offset) % TILE_WIDTH
                     chunk.hashes[offset] = data[slot * 32 : slot * 32 + 32] if slot < width else b"\x00" * 32
+        if isinstance(envelopes, ParallelEnvelopeCheck):
+            chunk.pending = envelopes.submit(chunk.entries)
         return chunk
 
     def _check(
@@ -251,7 +267,9 @@ class DatabaseAudit:
         self.stored0 = chunk.stored
         for (index, hashes), data in zip(chunk.tiles(), encoded, strict=True):
             rebuild.level0(index, len(hashes), data)
-        if envelopes is not None:
+        if isinstance(envelopes, ParallelEnvelopeCheck) and chunk.pending is not None:
+            envelopes.check_chunk(start, chunk.entries, chunk.pending)
+        elif envelopes is not None:
             for offset, entry in enumerate(chunk.entries):
                 if entry is not None:
                     envelopes.check(start + offset, entry)
@@ -315,6 +333,7 @@ class _Chunk:
     entries: list[bytes | None] = field(default_factory=list)
     column: list[bytes] = field(default_factory=list)
     missing: list[int] = field(default_factory=list)
+    pending: Pending | None = None
 
     def tiles(self) -> list[tuple[int, list[bytes]]]:
         """The level-0 tiles of the chunk: index and leaf hashes."""

@@ -15,18 +15,20 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from adamas.crypto import KeyPair, canonicalize
-from adamas.errors import AdamasError, ConflictError, InputError, NotFoundError, RuleError, StorageError
+from adamas.errors import AdamasError, ConflictError, InputError, NotFoundError, StorageError
 from adamas.ledger import pages, queries
 from adamas.ledger.batch import BatchState, Registry
 from adamas.ledger.export import TilesExport, export_tiles
 from adamas.ledger.outcome import Outcome
+from adamas.ledger.rebuild import REBUILD_CHUNK, recompute
+from adamas.ledger.rebuild import rebuild as rebuild_state
 from adamas.ledger.receipts import Receipt
-from adamas.ledger.state_diff import StateDifference, differences, snapshot
-from adamas.ledger.stored import check_leaves, stored_log, stored_meta
+from adamas.ledger.state_diff import StateDifference
+from adamas.ledger.stored import stored_log, stored_meta
 from adamas.ledger.tile_reads import read_tile
 from adamas.ledger.transparency import Logged, TransparencyLog
 from adamas.ledger.verify import SignatureVerifier, VerifyWorker
@@ -81,7 +83,6 @@ Clock = Callable[[], int]
 PARALLEL_VERIFY_MIN: Final = 64
 VERIFY_THREADS: Final = 2
 VERIFY_CHUNK: Final = 100
-REPLAY_CHUNK: Final = 1000
 MAX_BATCH: Final = 100_000
 """The most envelopes one batch may hold (docs/limits.md); a larger one is refused whole."""
 RawEnvelope = bytes | str | dict[str, Any]
@@ -673,134 +674,32 @@ class Ledger:
         *,
         progress: Callable[[int, int], None] | None = None,
         on_repair: Callable[[StateDifference], None] | None = None,
+        chunk: int = REBUILD_CHUNK,
+        restart: bool = False,
     ) -> int:
-        """Recompute every state table from the stored events alone; return how many events were replayed.
+        """Recompute every state table from the stored events alone; return the head replayed up to.
 
         The stored events must be the log's leaves, one for one: a missing or extra leaf, or an event whose
         leaf hash is not the tree's, is refused (``rebuild.log_mismatch``) before anything changes. Every
         event is checked again on the way; one that its predecessors no longer allow means the stored events
         were altered, and the rebuild stops with a ``StorageError`` naming it. ``on_repair`` is told every
         difference between the state tables before and after (what the rebuild repaired).
+
+        The replay runs ``chunk`` events per transaction into a scratch copy, without the sequencer lock
+        (ingest goes on), and resumes where a stopped rebuild left off unless ``restart``; the copy replaces
+        the state tables under the lock at the end (``adamas.ledger.rebuild``). ``progress(done, total)``
+        follows it.
         """
         self._registry = None
-        try:
-            with begin_write(self._engine) as conn:
-                total = self._lock_head(conn)
-                check_leaves(conn, total)
-                before = snapshot(conn) if on_repair is not None else None
-                self._replay_all(conn, total, self._corrections(conn, total), progress=progress)
-                if before is not None and on_repair is not None:
-                    for difference in differences(before, snapshot(conn)):
-                        on_repair(difference)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"rebuild failed: {exc.__class__.__name__}: {exc}") from exc
-        analyze(self._engine)  # every state table was rewritten: plan from fresh statistics
-        return total
-
-    def _replay_all(
-        self,
-        conn: Connection,
-        upto: int,
-        corrections: dict[str, dict[str, Any] | None],
-        *,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> None:
-        """Empty the state tables and rebuild them from the events below leaf ``upto``."""
-        for table in reversed(schema.STATE_TABLES):
-            conn.execute(delete(table))
-        done = 0
-        while done < upto:
-            rows = conn.execute(
-                select(schema.events.c.seq, schema.events.c.envelope, schema.events.c.logged_ns)
-                .where(schema.events.c.seq >= done, schema.events.c.seq < upto)
-                .order_by(schema.events.c.seq)
-                .limit(REPLAY_CHUNK)
-            ).all()
-            if not rows:
-                break
-            self._replay(conn, rows, corrections).write()
-            done = rows[-1].seq + 1
-            if progress is not None:
-                progress(done, upto)
-
-    def _corrections(self, conn: Connection, upto: int) -> dict[str, dict[str, Any] | None]:
-        """Corrections logged below leaf ``upto``: corrected event id -> replacement body (the last wins)."""
-        out: dict[str, dict[str, Any] | None] = {}
-        table = schema.events
-        stmt = (
-            select(table.c.envelope)
-            .where(table.c.type == "correct", table.c.seq < upto)
-            .order_by(table.c.seq)
+        return rebuild_state(
+            self, self._engine, chunk=chunk, restart=restart, progress=progress, on_repair=on_repair
         )
-        for row in conn.execute(stmt):
-            fields = parse_envelope(bytes(row.envelope)).event.fields
-            out[fields["event"]] = fields["replacement_body"]
-        return out
 
     def _recompute(
         self, conn: Connection, upto: int, target: str, replacement: dict[str, Any] | None
     ) -> None:
-        """Recompute the state as if ``target`` had been ``replacement``; refuse if a later event breaks.
-
-        Runs in a savepoint: on a conflict the state tables are as they were.
-        """
-        corrections = self._corrections(conn, upto)
-        corrections[target] = replacement
-        self._registry = None
-        try:
-            with conn.begin_nested():
-                self._replay_all(conn, upto, corrections)
-        except StorageError as exc:
-            raise RuleError(
-                f"the correction would make a later event invalid: {exc.message}",
-                code="correct.conflict",
-                field="replacement",
-                index=exc.context.get("index"),
-            ) from exc
-
-    def _replay(
-        self,
-        conn: Connection,
-        rows: Sequence[Any],
-        corrections: dict[str, dict[str, Any] | None] | None = None,
-    ) -> BatchState:
-        """Check stored events ``(seq, envelope, logged_ns)`` again in order; return the state they build."""
-        parsed: list[Envelope | AdamasError] = []
-        for row in rows:
-            try:
-                parsed.append(parse_envelope(bytes(row.envelope)))
-            except AdamasError as exc:
-                raise StorageError(
-                    f"stored event at leaf {row.seq} no longer parses: {exc.message}",
-                    code="storage.corrupt_event",
-                    index=row.seq,
-                ) from exc
-        verifier = self._verifier(conn)
-        try:
-            for item in parsed:
-                assert isinstance(item, Envelope)
-                verifier.add(item)
-            verifier.flush(last=True)
-            outcomes, state, _ = self._check(
-                conn,
-                parsed,
-                head=rows[0].seq,
-                now_ns=None,
-                verifier=verifier,
-                corrections=corrections,
-                logged=[row.logged_ns for row in rows],
-            )
-        finally:
-            self._settle(verifier)
-        for outcome, row in zip(outcomes, rows, strict=True):
-            if outcome.error is not None:
-                raise StorageError(
-                    f"stored event at leaf {row.seq} is refused on replay: {outcome.error.message}",
-                    code="storage.replay_refused",
-                    index=row.seq,
-                    cause=outcome.error.code,
-                )
-        return state
+        """Recompute the state as if ``target`` had been ``replacement`` (a correction, in ingest)."""
+        recompute(self, conn, upto, target, replacement)
 
     # --- the transparency log -----------------------------------------------------------------------------
 
