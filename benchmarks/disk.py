@@ -103,15 +103,14 @@ def postgres_sizes(engine: Engine) -> dict[str, Any]:
             ).first()
             if row is None:
                 continue
-            indexes: dict[str, int] = dict(
-                conn.execute(
-                    text(
-                        "SELECT i.relname, pg_total_relation_size(i.oid) FROM pg_index x "
-                        "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = to_regclass(:name)"
-                    ),
-                    {"name": f'"{name}"'},
-                ).tuples()
+            found = conn.execute(
+                text(
+                    "SELECT i.relname, pg_total_relation_size(i.oid) FROM pg_index x "
+                    "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = to_regclass(:name)"
+                ),
+                {"name": f'"{name}"'},
             )
+            indexes = {str(index): int(size) for index, size in found}
             rows = conn.execute(text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one()
             # The heap's share: everything that is neither an index nor TOAST (main fork, FSM, VM).
             tables[name] = {
