@@ -7,7 +7,7 @@ SOURCES := src tests benchmarks scripts
 
 .PHONY: bench-soak bench-races bench-fuzz
 .PHONY: demo test lint bench bench-ingest bench-log bench-http bench-detection bench-simulate install clean \
-	bench-trace bench-startup bench-sequencer bench-tiles
+	bench-trace bench-startup bench-sequencer bench-tiles bench-disk
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: bench-ingest bench-log bench-http bench-detection bench-simulate bench-trace bench-startup bench-sequencer \
-	bench-tiles
+	bench-tiles bench-disk
 
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
@@ -50,6 +50,9 @@ BENCH_PG := $(if $(ADAMAS_BENCH_POSTGRES_URL),--db $(ADAMAS_BENCH_POSTGRES_URL))
 
 bench-trace: $(STAMP)
 	$(BIN)/python benchmarks/trace.py --events 100000 --db sqlite:///.bench/trace.db $(BENCH_PG)
+
+bench-disk: $(STAMP)
+	$(BIN)/python benchmarks/disk.py --events 100000 --db sqlite:///.bench/disk.db $(BENCH_PG)
 
 bench-startup: $(STAMP)
 	$(BIN)/python benchmarks/startup.py
