@@ -126,7 +126,8 @@ def _schema_five_tables() -> MetaData:
 
 def as_schema_five(engine: Engine) -> None:
     """Turn a current ledger into what schema version 5 stored: each envelope's leaf hash beside it, a
-    (key, time) index, and (SQLite) a rowid of its own under ``events``, ``lot_events`` and ``lot_edges``."""
+    (key, time) index, an index on the lots' holder, and (SQLite) a rowid of its own under ``events``,
+    ``lot_events`` and ``lot_edges``."""
     v5 = _schema_five_tables()
     with engine.begin() as conn:
         rows = {
@@ -141,4 +142,5 @@ def as_schema_five(engine: Engine) -> None:
         for name, table in v5.tables.items():
             if rows[name]:
                 conn.execute(insert(table), rows[name])
+        conn.exec_driver_sql("CREATE INDEX ix_lots_holder ON lots (holder)")
         conn.execute(update(schema.meta).where(schema.meta.c.name == "schema_version").values(value="5"))

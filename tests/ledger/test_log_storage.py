@@ -423,6 +423,7 @@ def test_migration_from_schema_five_keeps_every_event_lot_event_and_edge(db_url:
         assert "leaf_hash" not in {c["name"] for c in inspector.get_columns("events")}
         indexes = {index["name"] for index in inspector.get_indexes("events")}
         assert "ix_events_key" in indexes and "ix_events_key_time" not in indexes
+        assert "ix_lots_holder" not in {index["name"] for index in inspector.get_indexes("lots")}
         if migrated.engine.dialect.name == "sqlite":
             with migrated.engine.connect() as conn:
                 layout = dict(

@@ -144,13 +144,15 @@ def _compact(conn: Connection) -> None:
     """Version 5 -> 6: fewer bytes per event (issue 14), nothing lost.
 
     The ``leaf_hash`` column goes (the level-0 tiles hold every leaf hash, and each is the hash of the
-    stored envelope, which stays byte for byte); the (key, time) index becomes an index on the key. On
+    stored envelope, which stays byte for byte); the (key, time) index becomes an index on the key, and the
+    lots' holder index, which no query reads, goes. On
     SQLite the leaf index becomes the events' rowid, and ``lot_events`` and ``lot_edges`` become WITHOUT
     ROWID tables: SQLite cannot change either in place, so those three tables are copied into their new
     layout, in this transaction. PostgreSQL drops the column in place; the space it held is reused by new
     rows, and returned to the system only by ``VACUUM FULL events`` (docs/operations.md).
     """
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_events_key_time")
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_lots_holder")
     if conn.dialect.name == "sqlite":
         for table in (events, lot_events, lot_edges):
             _copy_into_new_layout(conn, table)
