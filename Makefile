@@ -7,7 +7,7 @@ SOURCES := src tests benchmarks scripts
 
 .PHONY: bench-soak bench-races bench-fuzz
 .PHONY: demo test lint bench bench-ingest bench-log bench-http bench-detection bench-simulate install clean bench-simulate-large \
-	bench-trace bench-startup bench-sequencer bench-tiles bench-rebuild bench-audit
+	bench-trace bench-startup bench-sequencer bench-tiles bench-rebuild bench-audit bench-disk
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ test: lint
 # the top of docs/benchmarks.md is rewritten from them (benchmarks/report.py). A failed benchmark does not
 # stop the others; the run fails at the end and names it. Set ADAMAS_BENCH_POSTGRES_URL (a database the
 # benchmarks may empty) for the PostgreSQL figures.
-BENCHES := ingest log http detection simulate trace startup sequencer tiles rebuild audit
+BENCHES := ingest log http detection simulate trace startup sequencer tiles rebuild audit disk
 
 bench: $(STAMP)
 	@failed=; for b in $(BENCHES); do \
@@ -67,6 +67,9 @@ bench-rebuild: $(STAMP)
 
 bench-audit: $(STAMP)
 	$(BIN)/python benchmarks/audit.py --events 30000 --db sqlite:///.bench/audit.db $(BENCH_PG)
+
+bench-disk: $(STAMP)
+	$(BIN)/python benchmarks/disk.py --events 100000 --db sqlite:///.bench/disk.db $(BENCH_PG)
 
 bench-startup: $(STAMP)
 	$(BIN)/python benchmarks/startup.py

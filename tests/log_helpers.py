@@ -7,7 +7,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
 
 from adamas import Ledger
 from adamas.log import leaf_hash
@@ -69,10 +81,66 @@ def log_behind_the_rules(ledger: Ledger, envelopes: Sequence[dict[str, Any]]) ->
                     key_id=event.key,
                     time_ns=event.time_ns,
                     envelope=envelope.leaf,
-                    leaf_hash=hashes[-1],
                 )
             )
         conn.execute(
             update(schema.meta).where(schema.meta.c.name == HEAD).values(value=str(head + len(envelopes)))
         )
         ledger.log.append(conn, head, hashes, now_ns=fixed_clock())
+
+
+def _schema_five_tables() -> MetaData:
+    """The tables that schema version 5 laid out otherwise than today's, as version 5 created them."""
+    v5 = MetaData()
+    Table(
+        "events",
+        v5,
+        Column("seq", BigInteger, primary_key=True, autoincrement=False),
+        Column("event_id", String(128), nullable=False, unique=True),
+        Column("type", String(40), nullable=False),
+        Column("actor", String(128), nullable=False),
+        Column("key_id", String(16), nullable=False),
+        Column("time_ns", BigInteger, nullable=False),
+        Column("envelope", LargeBinary, nullable=False),
+        Column("leaf_hash", LargeBinary(32), nullable=False),
+        Column("logged_ns", BigInteger),
+        Column("backfill", String(128)),
+        Index("ix_events_key_time", "key_id", "time_ns"),
+        Index("ix_events_actor_seq", "actor", "seq"),
+    )
+    Table(
+        "lot_edges",
+        v5,
+        Column("parent", String(128), primary_key=True),
+        Column("child", String(128), primary_key=True),
+        Index("ix_lot_edges_child_parent", "child", "parent"),
+    )
+    Table(
+        "lot_events",
+        v5,
+        Column("lot", String(128), primary_key=True),
+        Column("seq", BigInteger, primary_key=True),
+    )
+    return v5
+
+
+def as_schema_five(engine: Engine) -> None:
+    """Turn a current ledger into what schema version 5 stored: each envelope's leaf hash beside it, a
+    (key, time) index, an index on the lots' holder, and (SQLite) a rowid of its own under ``events``,
+    ``lot_events`` and ``lot_edges``."""
+    v5 = _schema_five_tables()
+    with engine.begin() as conn:
+        rows = {
+            name: [dict(row) for row in conn.execute(select(schema.metadata.tables[name])).mappings()]
+            for name in v5.tables
+        }
+        for name in v5.tables:
+            schema.metadata.tables[name].drop(conn)
+        v5.create_all(conn)
+        for row in rows["events"]:
+            row["leaf_hash"] = leaf_hash(bytes(row["envelope"]))
+        for name, table in v5.tables.items():
+            if rows[name]:
+                conn.execute(insert(table), rows[name])
+        conn.exec_driver_sql("CREATE INDEX ix_lots_holder ON lots (holder)")
+        conn.execute(update(schema.meta).where(schema.meta.c.name == "schema_version").values(value="5"))

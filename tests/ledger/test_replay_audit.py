@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 from adamas import Ledger, StorageError, audit
 from adamas.cli import app
 from adamas.ledger.replay import declared_time
-from adamas.log import leaf_hash
 from adamas.model.events import parse_envelope
 from adamas.sim import World, demo_world
 from adamas.store import schema
@@ -180,7 +179,6 @@ def test_rebuild_refuses_a_log_with_a_missing_or_extra_leaf(
                     key_id=envelope.event.key,
                     time_ns=envelope.event.time_ns,
                     envelope=envelope.leaf,
-                    leaf_hash=leaf_hash(envelope.leaf),
                 )
             )
     before = _rows(ledger)

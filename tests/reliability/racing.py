@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy import create_engine, select
 from underfire import world_start
 
+from adamas.log import leaf_hash
 from adamas.model.signing import sign_body
 from adamas.sim import World
 from adamas.store import normalize_url
@@ -212,8 +213,8 @@ def race(
     engine = create_engine(normalize_url(db))
     with engine.connect() as conn:
         logged = {
-            row.event_id: bytes(row.leaf_hash).hex()
-            for row in conn.execute(select(events.c.event_id, events.c.leaf_hash))
+            row.event_id: leaf_hash(bytes(row.envelope)).hex()
+            for row in conn.execute(select(events.c.event_id, events.c.envelope))
         }
     engine.dispose()
     report = RaceReport()

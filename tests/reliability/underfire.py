@@ -41,6 +41,7 @@ from adamas.log import (
     MemoryHashStore,
     Verifier,
     consistency_proof,
+    leaf_hash,
     open_checkpoint,
     verify_consistency,
 )
@@ -399,7 +400,8 @@ def check_run(url: str, tmp: Path, vkey: str, witness_state: Path, report: FireR
     try:
         with engine.connect() as conn:
             leaves = [
-                bytes(row.leaf_hash) for row in conn.execute(select(events.c.leaf_hash).order_by("seq"))
+                leaf_hash(bytes(row.envelope))
+                for row in conn.execute(select(events.c.envelope).order_by("seq"))
             ]
             ids = [row.event_id for row in conn.execute(select(events.c.event_id).order_by("seq"))]
             notes = [row.note for row in conn.execute(select(log_checkpoints.c.note))]

@@ -15,7 +15,7 @@ bad leaf (or, when the entries and the tree were rewritten together, the first c
 matches: that checkpoint's range of leaves holds the change).
 
 Fault codes: ``audit.source`` (no log there), ``audit.log_key``, ``audit.size``, ``audit.leaf_missing``,
-``audit.leaf_mismatch``, ``audit.leaf_hash_column``, ``audit.bundle``, ``audit.tile_missing``,
+``audit.leaf_mismatch``, ``audit.bundle``, ``audit.tile_missing``,
 ``audit.tile_mismatch``, ``audit.envelope``, ``audit.unknown_key``, ``audit.signature``,
 ``audit.checkpoint_signature``, ``audit.checkpoint_origin``, ``audit.checkpoint_size``,
 ``audit.checkpoint_root``; replays add ``audit.replay_refused`` (with the rule's code),

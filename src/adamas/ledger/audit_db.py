@@ -224,19 +224,14 @@ class DatabaseAudit:
             sha256 = _sha256
             chunk.hashes = [sha256(b"\x00" + row[0]).digest() for row in rows]
             chunk.entries = [] if envelopes is None else [row[0] for row in rows]
-            chunk.column = [row[1] for row in rows]
         else:
             by_seq = {
-                row.seq: (bytes(row.envelope), bytes(row.leaf_hash))
+                row.seq: bytes(row.envelope)
                 for row in self.conn.execute(
-                    select(events.c.seq, events.c.envelope, events.c.leaf_hash).where(
-                        events.c.seq >= start, events.c.seq < stop
-                    )
+                    select(events.c.seq, events.c.envelope).where(events.c.seq >= start, events.c.seq < stop)
                 )
             }
-            found = [by_seq.get(index) for index in range(start, stop)]
-            chunk.entries = [None if pair is None else pair[0] for pair in found]
-            chunk.column = [b"" if pair is None else pair[1] for pair in found]
+            chunk.entries = [by_seq.get(index) for index in range(start, stop)]
             chunk.hashes = leaf_hashes(e if e is not None else b"" for e in chunk.entries)
             for offset, entry in enumerate(chunk.entries):
                 if entry is None:
@@ -256,14 +251,6 @@ class DatabaseAudit:
         start = chunk.start
         for index in chunk.missing:
             self.faults.add("audit.leaf_missing", f"leaf {index} is missing", leaf=index)
-        if chunk.column != chunk.hashes:
-            for offset, (stored, actual) in enumerate(zip(chunk.column, chunk.hashes, strict=True)):
-                if stored != actual and start + offset not in chunk.missing:
-                    self.faults.add(
-                        "audit.leaf_hash_column",
-                        f"leaf {start + offset}: the stored leaf hash is not the hash of the stored envelope",
-                        leaf=start + offset,
-                    )
         self.stored0 = chunk.stored
         for (index, hashes), data in zip(chunk.tiles(), encoded, strict=True):
             rebuild.level0(index, len(hashes), data)
@@ -323,15 +310,14 @@ class DatabaseAudit:
 
 @dataclass
 class _Chunk:
-    """Leaves ``start..stop`` as read: entries (empty when opaque), leaf hashes, the stored leaf-hash column,
-    the leaves missing, and the stored level-0 rows of their tiles by index."""
+    """Leaves ``start..stop`` as read: entries (empty when opaque), leaf hashes, the leaves missing, and the
+    stored level-0 rows of their tiles by index."""
 
     start: int
     stop: int
     stored: dict[int, tuple[int, bytes]]
     hashes: list[bytes] = field(default_factory=list)
     entries: list[bytes | None] = field(default_factory=list)
-    column: list[bytes] = field(default_factory=list)
     missing: list[int] = field(default_factory=list)
     pending: Pending | None = None
 
@@ -344,14 +330,14 @@ class _Chunk:
         return out
 
 
-def _event_reader(conn: Connection) -> Callable[[int, int], list[tuple[bytes, bytes]]]:
-    """``read(lo, hi)``: the ``(envelope, leaf_hash)`` rows of leaves ``lo <= seq < hi``, in order.
+def _event_reader(conn: Connection) -> Callable[[int, int], list[tuple[bytes]]]:
+    """``read(lo, hi)``: the ``(envelope,)`` rows of leaves ``lo <= seq < hi``, in order.
 
     The SQL is compiled once from Core for the connection's dialect and run on the driver's cursor, in the
     connection's transaction: at a million rows, SQLAlchemy's per-row processing would be half the audit.
     """
     statement = (
-        select(events.c.envelope, events.c.leaf_hash)
+        select(events.c.envelope)
         .where(events.c.seq >= bindparam("lo"), events.c.seq < bindparam("hi"))
         .order_by(events.c.seq)
     )
@@ -360,12 +346,12 @@ def _event_reader(conn: Connection) -> Callable[[int, int], list[tuple[bytes, by
     order = tuple(compiled.positiontup or ()) if compiled.positional else None
     cursor = conn.connection.cursor()
 
-    def read(lo: int, hi: int) -> list[tuple[bytes, bytes]]:
+    def read(lo: int, hi: int) -> list[tuple[bytes]]:
         params = {"lo": lo, "hi": hi}
         cursor.execute(sql, tuple(params[name] for name in order) if order is not None else params)
-        rows: list[tuple[bytes, bytes]] = list(cursor.fetchall())
+        rows: list[tuple[bytes]] = list(cursor.fetchall())
         if rows and not isinstance(rows[0][0], bytes):
-            return [(bytes(envelope), bytes(digest)) for envelope, digest in rows]
+            return [(bytes(envelope),) for (envelope,) in rows]
         return rows
 
     return read

@@ -19,6 +19,7 @@ import iso3166
 from sqlalchemy import Connection, select
 
 from adamas.errors import InputError, NotFoundError
+from adamas.log.hashing import leaf_hash
 from adamas.model.values import CERTIFICATE_NUMBER, cents_to_decimal, format_time_ns
 from adamas.store import schema
 from adamas.store.rows import certificate_from_row, load, lot_from_row
@@ -228,9 +229,9 @@ def certificate_view(conn: Connection, number: str) -> CertificateView:
     rows = {
         row.event_id: row
         for row in conn.execute(
-            select(
-                events.c.event_id, events.c.seq, events.c.key_id, events.c.leaf_hash, events.c.envelope
-            ).where(events.c.event_id.in_(event_ids))
+            select(events.c.event_id, events.c.seq, events.c.key_id, events.c.envelope).where(
+                events.c.event_id.in_(event_ids)
+            )
         )
     }
     issue = rows[cert.event]
@@ -285,7 +286,7 @@ def certificate_view(conn: Connection, number: str) -> CertificateView:
         event=cert.event,
         leaf_index=int(issue.seq),
         key_id=issue.key_id,
-        leaf_hash=bytes(issue.leaf_hash).hex(),
+        leaf_hash=leaf_hash(bytes(issue.envelope)).hex(),
         used_by=cert.used_by,
         confirmed_event=cert.confirmed_event,
         confirmation=dict(cert.confirmation),

@@ -27,6 +27,7 @@ from adamas.ledger.views import (
     Trace,
     TraceNode,
 )
+from adamas.log.hashing import leaf_hash
 from adamas.model.records import EVIDENCE_LEVELS, Lot
 from adamas.model.values import COUNTRIES, cents_to_decimal, format_time_ns
 from adamas.store import schema
@@ -420,9 +421,9 @@ def stored_event(conn: Connection, event_id: str) -> StoredEvent:
     """The logged event ``event_id``: its canonical envelope, leaf index and leaf hash."""
     ev, co = schema.events, schema.corrections
     row = conn.execute(
-        select(
-            ev.c.seq, ev.c.event_id, ev.c.type, ev.c.actor, ev.c.time_ns, ev.c.leaf_hash, ev.c.envelope
-        ).where(ev.c.event_id == event_id)
+        select(ev.c.seq, ev.c.event_id, ev.c.type, ev.c.actor, ev.c.time_ns, ev.c.envelope).where(
+            ev.c.event_id == event_id
+        )
     ).first()
     if row is None:
         raise NotFoundError(f"there is no event {event_id} in the log", code="event.not_found", field="event")
@@ -433,7 +434,7 @@ def stored_event(conn: Connection, event_id: str) -> StoredEvent:
         row.type,
         row.actor,
         format_time_ns(row.time_ns),
-        bytes(row.leaf_hash),
+        leaf_hash(bytes(row.envelope)),
         bytes(row.envelope),
         corrected_by,
     )

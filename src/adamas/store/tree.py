@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
-from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, column, func, insert, or_, select, update
 
 from adamas.errors import NotFoundError, StorageError
 from adamas.log import HASH_SIZE, NodeId, Tile
@@ -398,13 +398,15 @@ BACKFILL_CHUNK: Final = 16 * TILE_WIDTH
 def backfill(conn: Connection) -> int:
     """Build the stored tree over the events already in ``events`` (the version 1 -> 2 migration).
 
-    Each leaf hash is recomputed from the stored envelope and must equal the ``leaf_hash`` column: the
-    tree commits to the envelopes, not to a column that could have been altered. Returns the tree size.
+    Each leaf hash is recomputed from the stored envelope and must equal the ``leaf_hash`` column that
+    version 1 stored (dropped by version 6): the tree commits to the envelopes, not to a column that could
+    have been altered. Returns the tree size.
     """
     size = stored_size(conn)
     while True:
         rows = conn.execute(
-            select(events.c.seq, events.c.envelope, events.c.leaf_hash)
+            select(events.c.seq, events.c.envelope, column("leaf_hash"))
+            .select_from(events)
             .where(events.c.seq >= size)
             .order_by(events.c.seq)
             .limit(BACKFILL_CHUNK)
