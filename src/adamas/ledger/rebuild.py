@@ -49,6 +49,7 @@ from adamas.errors import AdamasError, RuleError, StorageError
 from adamas.ledger.batch import BatchState
 from adamas.ledger.state_diff import StateDifference, StateSnapshot, differences, snapshot
 from adamas.ledger.stored import check_leaves
+from adamas.log import leaf_hash
 from adamas.model.events import Envelope, parse_envelope
 from adamas.store import schema
 from adamas.store.database import HEAD, analyze, begin_write, meta_int, open_engine
@@ -316,8 +317,8 @@ def _put(conn: Connection, values: dict[str, str]) -> None:
 
 def _identity(conn: Connection) -> str:
     """What ties a scratch to its ledger: the hash of leaf 0 (every ledger's genesis differs)."""
-    first = conn.execute(select(schema.events.c.leaf_hash).where(schema.events.c.seq == 0)).scalar()
-    return "" if first is None else bytes(first).hex()
+    first = conn.execute(select(schema.events.c.envelope).where(schema.events.c.seq == 0)).scalar()
+    return "" if first is None else leaf_hash(bytes(first)).hex()
 
 
 def _head(conn: Connection) -> int:
