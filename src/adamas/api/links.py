@@ -19,6 +19,9 @@ LOT_BUNDLE: Final = "get_lot_bundle_v1_lots__lot_id__verification_get"
 PARTICIPANT: Final = "get_participant_v1_participants__participant_id__get"
 PARTICIPANT_EVENTS: Final = "get_participant_events_v1_participants__participant_id__events_get"
 EVIDENCE: Final = "get_evidence_v1_evidence__kind___subject_id__get"
+CERTIFICATE: Final = "get_certificate_v1_certificates__number__get"
+CERTIFICATE_VERDICT: Final = "get_verdict_v1_certificates__number__verify_get"
+CERTIFICATE_BUNDLE: Final = "get_certificate_bundle_v1_certificates__number__verification_get"
 INCLUSION: Final = "get_inclusion_v1_log_proof_inclusion_get"
 CONSISTENCY: Final = "get_consistency_v1_log_proof_consistency_get"
 
@@ -57,7 +60,18 @@ STORED_EVENT: Final = ok_links(
     ActorEvents=to(PARTICIPANT_EVENTS, participant_id="$response.body#/actor"),
     InclusionProof=to(INCLUSION, index="$response.body#/index"),
     Evidence=to(EVIDENCE, kind="event", subject_id="$response.body#/id"),
+    # Where the event's lots and certificate sit in its body, by type (an expression that does not resolve
+    # for this event's type is simply not followed).
     RegisteredLot=to(LOT, lot_id="$response.body#/envelope/body/lot/id"),
+    LotActedOn=to(LOT, lot_id="$response.body#/envelope/body/lot"),
+    FirstLotMoved=to(LOT, lot_id="$response.body#/envelope/body/lots/0"),
+    FirstLotMade=to(LOT, lot_id="$response.body#/envelope/body/into/0/id"),
+    ShippedUnder=to(CERTIFICATE, number="$response.body#/envelope/body/certificate"),
+    CertificateIssued=to(CERTIFICATE, number="$response.body#/envelope/body/certificate/number"),
+)
+CERTIFICATE_STATE: Final = ok_links(
+    Verdict=to(CERTIFICATE_VERDICT, number="$response.body#/number"),
+    Verification=to(CERTIFICATE_BUNDLE, number="$response.body#/number"),
 )
 LOT_STATE: Final = ok_links(
     **{k: v for k, v in lot_links("$response.body#/id").items() if k != "Lot"},
