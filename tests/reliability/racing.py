@@ -1,23 +1,31 @@
-"""Races over HTTP: contestants in several processes and threads, released together by one barrier, each
-submitting a different envelope that only one of them may win.
+"""Races over HTTP: contestants in several processes and threads, each on its own connection, submitting
+different envelopes of which only one may win; many races at once.
 
 Four kinds (``KINDS``): shipping the same lot, spending the same KP certificate, merging the same lots,
-registering under the same event id. Each contest's contestants wait on a shared barrier (processes and
-threads alike) and then POST at the same instant to ``adamas serve --workers N``; the judge wants exactly
-one 200 ``accepted`` and every other answer a 422 refusal with one of the kind's codes, then reads the
-database: exactly one contestant's event is in the log, and it is the winner's.
-Shared by tests/reliability/test_races.py (bounded) and benchmarks/races.py (1,000 a kind).
+registering under the same event id. The races are dealt into rounds of a random size (mean ``wave``); each
+race's contestants go to different client slots (processes x threads, half the contestants in each process),
+and every slot posts, in one request, its envelopes of every race of the round it is in. All slots wait on
+one barrier per round, then post at the same instant to ``adamas serve --workers N``: a race's contestants
+are in flight together in different requests, and those requests hold different mixes of other races, so
+whichever request the sequencer takes first wins some races of the round and not others.
+
+The judge wants each race to have exactly one ``accepted`` contestant and every other one ``refused`` with
+one of the kind's codes (``mode=proceed``, so each envelope has its own answer), then reads the database:
+exactly the winner's event is in the log. Shared by tests/reliability/test_races.py (1,000 races a kind a
+backend) and benchmarks/races.py (the same, with figures).
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import random
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from sqlalchemy import create_engine, select
@@ -50,8 +58,9 @@ class Contest:
 
 def build(kinds: tuple[str, ...], races: int, contestants: int, tag: str) -> tuple[list[Any], list[Contest]]:
     """The setup envelopes (participants once, then what each race needs) and the contests."""
-    w = World(seed="races", start=world_start(12), step_seconds=1, id_prefix=f"{tag}-setup")
-    setup: list[Any] = []
+    # One second a signature, about eight a race: start far enough back that the last is not in the future.
+    hours = 1 + races * len(kinds) * (contestants + 4) / 3600
+    w = World(seed="races", start=world_start(hours), step_seconds=1, id_prefix=f"{tag}-setup")
     contests: list[Contest] = []
     w.genesis()
     bw = w.authority("BW")
@@ -128,79 +137,158 @@ def build(kinds: tuple[str, ...], races: int, contestants: int, tag: str) -> tup
                     body = {**first["body"], "id": f"{lot}-same-id"}
                     rivals.append(sign_body(body, w.actor(MINER).key))
             contests.append(Contest(kind, rivals))
-    setup = list(w.events)
-    return setup, contests
+    return list(w.events), contests
 
 
-def submit_setup(base: str, setup: list[Any], chunk: int = 400) -> None:
-    """POST the setup envelopes in batches; every one must be accepted."""
-    with httpx.Client(base_url=base, timeout=120) as http:
+def submit_setup(base: str, setup: list[Any], chunk: int = 2000) -> None:
+    """POST the setup envelopes in large batches; every one must be accepted."""
+    with httpx.Client(base_url=base, timeout=300) as http:
         for start in range(0, len(setup), chunk):
             response = http.post("/v1/events", json=setup[start : start + chunk])
             assert response.status_code == 200, response.text[:2000]
             assert response.json()["refused"] == 0, response.text[:2000]
 
 
-def _unit(base: str, contests: list[list[Any]], barrier: Any, out: list[Any]) -> None:
-    with httpx.Client(base_url=base, timeout=60) as http:
-        for envelope in contests:
-            barrier.wait(120)
-            response = http.post("/v1/events", json=[envelope])
-            body = response.json()
-            if response.status_code == 200:
-                out.append(
-                    [response.status_code, body["results"][0]["status"], body["results"][0].get("leaf_hash")]
-                )
-            else:
-                refusals = body.get("refusals") or [{}]
-                out.append([response.status_code, refusals[0].get("code", body.get("code")), None])
+# One contestant's entry in a slot's request: (race, contestant, envelope).
+Entry = tuple[int, int, dict[str, Any]]
 
 
-def process_main(base: str, contests: list[list[list[Any]]], barrier: Any, out: str) -> None:
-    """One contestant process: a thread per contestant slot it owns; answers to ``out`` as JSON."""
-    results: list[list[Any]] = [[] for _ in contests]
-    threads = [
-        threading.Thread(target=_unit, args=(base, mine, barrier, results[t]))
-        for t, mine in enumerate(contests)
-    ]
+@dataclass
+class Plan:
+    """Who posts what: ``rounds[r][slot]`` is the slot's request in round ``r`` (possibly empty)."""
+
+    rounds: list[list[list[Entry]]]
+    slot_of: dict[tuple[int, int], int]
+
+
+def plan(contests: list[Contest], processes: int, threads: int, wave: int, seed: int = 0) -> Plan:
+    """Deal the races into rounds of 1 to ``2 * wave - 1`` races and their contestants onto slots: contestant
+    ``c`` goes to process ``c % processes``, to a thread of it no other contestant of the race has."""
+    rng = random.Random(seed)
+    slots = processes * threads
+    rounds: list[list[list[Entry]]] = []
+    slot_of: dict[tuple[int, int], int] = {}
+    order = list(range(len(contests)))
+    rng.shuffle(order)  # rounds mix the kinds
+    start = 0
+    while start < len(order):
+        size = rng.randint(1, 2 * wave - 1)
+        requests: list[list[Entry]] = [[] for _ in range(slots)]
+        for i in order[start : start + size]:
+            free = {p: rng.sample(range(threads), threads) for p in range(processes)}
+            for c, envelope in enumerate(contests[i].envelopes):
+                p = c % processes
+                assert free[p], "more contestants a race than threads to post them"
+                slot = p * threads + free[p].pop()
+                slot_of[i, c] = slot
+                requests[slot].append((i, c, envelope))
+        for request in requests:
+            rng.shuffle(request)
+        rounds.append(requests)
+        start += size
+    return Plan(rounds, slot_of)
+
+
+def _slot(base: str, rounds: list[list[Entry]], barrier: Any, out: list[Any]) -> None:
+    with httpx.Client(base_url=base, timeout=120) as http:
+        for entries in rounds:
+            barrier.wait(300)
+            if not entries:
+                continue
+            sent = time.time()
+            response = http.post("/v1/events", params={"mode": "proceed"}, json=[e for _, _, e in entries])
+            answered = time.time()
+            assert response.status_code == 200, response.text[:2000]
+            results = response.json()["results"]
+            assert len(results) == len(entries)
+            for (i, c, _), r in zip(entries, results, strict=True):
+                out.append([i, c, r["status"], r.get("code"), r.get("leaf_hash"), sent, answered])
+
+
+def process_main(base: str, rounds: list[list[list[Entry]]], barrier: Any, out: str) -> None:
+    """One client process: a thread per slot it owns (``rounds[t]``: thread ``t``'s requests, a round
+    each), each on its own connection; every answer to ``out`` as JSON."""
+    results: list[list[Any]] = [[] for _ in rounds]
+    failed: list[BaseException] = []
+
+    def run(t: int) -> None:
+        try:
+            _slot(base, rounds[t], barrier, results[t])
+        except BaseException as exc:
+            failed.append(exc)
+            barrier.abort()  # the other slots stop waiting instead of hanging
+            raise
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(len(rounds))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    Path(out).write_text(json.dumps(results), encoding="utf-8")
+    if failed:
+        raise failed[0]
+    Path(out).write_text(json.dumps([a for r in results for a in r]), encoding="utf-8")
+
+
+class Answer(NamedTuple):
+    """What one contestant was told, and when its request left and its answer came (wall clock)."""
+
+    status: str
+    code: str | None
+    leaf_hash: str | None
+    sent: float
+    answered: float
 
 
 @dataclass
 class RaceReport:
-    """Per kind: races run, races with exactly one winner, the losers' codes."""
+    """Per kind: races run, races with exactly one winner, the losers' codes; how the rounds went."""
 
     races: Counter[str] = field(default_factory=Counter)
     one_winner: Counter[str] = field(default_factory=Counter)
     codes: dict[str, Counter[str]] = field(default_factory=dict)
+    rounds: int = 0
+    split_rounds: int = 0  # rounds whose races were won by more than one slot
+    in_flight_together: int = 0  # races whose contestants' requests were all in flight at one moment
+    requests: int = 0
+    envelopes: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready."""
         return {
-            k: {
-                "races": self.races[k],
-                "one_winner": self.one_winner[k],
-                "losers": dict(self.codes.get(k, {})),
-            }
-            for k in self.races
+            "kinds": {
+                k: {
+                    "races": self.races[k],
+                    "one_winner": self.one_winner[k],
+                    "losers": dict(self.codes.get(k, {})),
+                }
+                for k in self.races
+            },
+            "rounds": self.rounds,
+            "rounds_won_by_several_slots": self.split_rounds,
+            "races_all_in_flight_together": self.in_flight_together,
+            "requests": self.requests,
+            "envelopes": self.envelopes,
         }
 
 
 def race(
-    base: str, db: str, contests: list[Contest], tmp: Path, *, processes: int = 2, threads: int = 2
+    base: str,
+    db: str,
+    contests: list[Contest],
+    tmp: Path,
+    *,
+    processes: int = 2,
+    threads: int = 4,
+    wave: int = 200,
+    seed: int = 0,
 ) -> RaceReport:
-    """Run ``contests`` with ``processes`` x ``threads`` contestants each; judge them."""
-    slots = processes * threads
-    assert all(len(c.envelopes) == slots for c in contests)
+    """Run ``contests`` from ``processes`` x ``threads`` slots, rounds of about ``wave`` races; judge them."""
+    deal = plan(contests, processes, threads, wave, seed)
     ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(slots)
+    barrier = ctx.Barrier(processes * threads)
     procs, outs = [], []
     for p in range(processes):
-        mine = [[c.envelopes[p * threads + t] for c in contests] for t in range(threads)]
+        mine = [[requests[p * threads + t] for requests in deal.rounds] for t in range(threads)]
         out = tmp / f"race-{p}.json"
         proc = ctx.Process(target=process_main, args=(base, mine, barrier, str(out)))
         proc.start()
@@ -208,32 +296,69 @@ def race(
         outs.append(out)
     for proc in procs:
         proc.join()
-        assert proc.exitcode == 0, f"a contestant process exited with {proc.exitcode}"
-    answers = [slot for out in outs for slot in json.loads(out.read_text(encoding="utf-8"))]
+    assert all(proc.exitcode == 0 for proc in procs), [proc.exitcode for proc in procs]
+    told: dict[int, dict[int, Answer]] = {}
+    for out in outs:
+        for i, c, *answer in json.loads(out.read_text(encoding="utf-8")):
+            told.setdefault(i, {})[c] = Answer(*answer)
+    return judge(contests, deal, told, logged_leaves(db))
+
+
+def logged_leaves(db: str) -> dict[str, str]:
+    """Every logged event id with its leaf hash (hex)."""
     engine = create_engine(normalize_url(db))
-    with engine.connect() as conn:
-        logged = {
-            row.event_id: leaf_hash(bytes(row.envelope)).hex()
-            for row in conn.execute(select(events.c.event_id, events.c.envelope))
-        }
-    engine.dispose()
-    report = RaceReport()
+    try:
+        with engine.connect() as conn:
+            return {
+                row.event_id: leaf_hash(bytes(row.envelope)).hex()
+                for row in conn.execute(select(events.c.event_id, events.c.envelope))
+            }
+    finally:
+        engine.dispose()
+
+
+def judge(
+    contests: list[Contest],
+    deal: Plan,
+    told: dict[int, dict[int, Answer]],
+    logged: dict[str, str],
+) -> RaceReport:
+    """Exactly one contestant accepted a race, the others refused with the kind's codes, and the log holds
+    the winner's envelope and no other contestant's."""
+    report = RaceReport(rounds=len(deal.rounds))
+    report.requests = sum(1 for requests in deal.rounds for r in requests if r)
+    winner_slot: dict[int, int] = {}
     for i, contest in enumerate(contests):
+        answers = told.get(i, {})
         report.races[contest.kind] += 1
-        told = [answers[s][i] for s in range(slots)]
-        winners = [s for s, (status, what, _) in enumerate(told) if status == 200 and what == "accepted"]
-        losers = [t for t in told if t[0] != 200]
-        assert len(winners) == 1, f"{contest.kind} race {i}: {told}"
-        for status, code, _ in losers:
-            assert status == 422 and code in LOSING_CODES[contest.kind], f"{contest.kind} race {i}: {told}"
-            report.codes.setdefault(contest.kind, Counter())[code] += 1
-        winner = contest.envelopes[winners[0]]
-        in_log = [e for e in contest.envelopes if e["body"]["id"] in logged]
+        report.envelopes += len(answers)
+        assert sorted(answers) == list(range(len(contest.envelopes))), f"race {i}: answers {answers}"
+        winners = [c for c, a in answers.items() if a.status == "accepted"]
+        assert len(winners) == 1, f"{contest.kind} race {i}: {answers}"
+        for c, a in answers.items():
+            if c != winners[0]:
+                assert a.status == "refused" and a.code in LOSING_CODES[contest.kind], (
+                    f"{contest.kind} race {i}: {answers}"
+                )
+                report.codes.setdefault(contest.kind, Counter())[str(a.code)] += 1
+        if max(a.sent for a in answers.values()) < min(a.answered for a in answers.values()):
+            report.in_flight_together += 1
+        win = winners[0]
+        winner_slot[i] = deal.slot_of[i, win]
         if contest.kind == "event_id":
-            assert logged[winner["body"]["id"]] == told[winners[0]][2], (
-                f"race {i}: the log holds another envelope"
+            # Every contestant has the same id: the logged leaf must be the winner's.
+            assert logged[contest.envelopes[win]["body"]["id"]] == answers[win].leaf_hash, (
+                f"race {i}: another envelope is logged"
             )
         else:
-            assert in_log == [winner], f"{contest.kind} race {i}: {len(in_log)} contestants in the log"
+            in_log = [c for c, e in enumerate(contest.envelopes) if e["body"]["id"] in logged]
+            assert in_log == [win], f"{contest.kind} race {i}: contestants {in_log} in the log, winner {win}"
+            assert logged[contest.envelopes[win]["body"]["id"]] == answers[win].leaf_hash, (
+                f"race {i}: receipt differs"
+            )
         report.one_winner[contest.kind] += 1
+    for requests in deal.rounds:
+        races = {i for r in requests for i, _, _ in r}
+        if len({winner_slot[i] for i in races}) > 1:
+            report.split_rounds += 1
     return report

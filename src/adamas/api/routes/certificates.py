@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path
 
+from adamas.api import links
 from adamas.api.deps import LedgerDep
 from adamas.api.models import Certificate, CertificateVerdict
 from adamas.api.routes._common import problems
@@ -16,7 +17,12 @@ router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 Number = Path(max_length=64, description="The certificate number, e.g. BW-2026-000042.")
 
 
-@router.get("/{number}", response_model=Certificate, responses=problems(400, 404), summary="A certificate")
+@router.get(
+    "/{number}",
+    response_model=Certificate,
+    responses={**problems(400, 404), **links.CERTIFICATE_STATE},
+    summary="A certificate",
+)
 def get_certificate(ledger: LedgerDep, number: str = Number) -> dict[str, Any]:
     """The certificate's Annex I fields, its lots and its status."""
     with ledger.read_engine.connect() as conn:

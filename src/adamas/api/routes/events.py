@@ -10,6 +10,7 @@ from typing import Any, Literal, NamedTuple
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from adamas.api import links
 from adamas.api.bodies import read_batch
 from adamas.api.deps import AfterBatchDep, LedgerDep, MetricsDep, SettingsDep
 from adamas.api.errors import BatchRefusedError
@@ -77,7 +78,7 @@ def _ingest(
 @router.post(
     "/v1/events",
     response_model=SubmitResult,
-    responses=problems(400, 413, 415, 422),
+    responses={**problems(400, 413, 415, 422), **links.SUBMITTED},
     openapi_extra={"requestBody": _REQUEST_BODY},
     summary="Submit a batch of signed envelopes",
 )
@@ -111,7 +112,7 @@ def _size(note: str) -> int:
 @router.get(
     "/v1/events/{event_id}",
     response_model=StoredEvent,
-    responses=problems(400, 404),
+    responses={**problems(400, 404), **links.STORED_EVENT},
     summary="A logged event",
 )
 def get_event(ledger: LedgerDep, event_id: str = Path(max_length=256)) -> dict[str, Any]:

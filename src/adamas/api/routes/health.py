@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from adamas.api import links
 from adamas.api.deps import LedgerDep, MetricsDep
 from adamas.api.metrics import CONTENT_TYPE_LATEST
 from adamas.api.models import Health
@@ -14,7 +15,7 @@ from adamas.api.routes._common import problems
 router = APIRouter(tags=["service"])
 
 
-@router.get("/healthz", response_model=Health, responses=problems(), summary="Health")
+@router.get("/healthz", response_model=Health, responses={**problems(), **links.LOG_HEAD}, summary="Health")
 def healthz(ledger: LedgerDep) -> dict[str, Any]:
     """The database is reachable (503 problem otherwise), and the head of the log."""
     return {"status": "ok", "database": "reachable", "log": {"origin": ledger.origin, "size": ledger.size}}

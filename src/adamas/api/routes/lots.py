@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
+from adamas.api import links
 from adamas.api.deps import LedgerDep
 from adamas.api.models import EventPage, Lot, TracePage
 from adamas.api.routes._common import DEFAULT_LIMIT, Cursor, Limit, problems
@@ -14,14 +15,22 @@ router = APIRouter(prefix="/v1/lots", tags=["lots"])
 LotId = Path(max_length=256, description="The lot's id.")
 
 
-@router.get("/{lot_id}", response_model=Lot, responses=problems(400, 404), summary="A lot")
+@router.get(
+    "/{lot_id}",
+    response_model=Lot,
+    responses={**problems(400, 404), **links.LOT_STATE},
+    summary="A lot",
+)
 def get_lot(ledger: LedgerDep, lot_id: str = LotId) -> dict[str, Any]:
     """Kind, carats, holder, state and origin composition of a lot."""
     return ledger.lot(lot_id).to_json()
 
 
 @router.get(
-    "/{lot_id}/history", response_model=EventPage, responses=problems(400, 404), summary="A lot's history"
+    "/{lot_id}/history",
+    response_model=EventPage,
+    responses={**problems(400, 404), **links.LOT_HISTORY},
+    summary="A lot's history",
 )
 def get_history(
     ledger: LedgerDep, lot_id: str = LotId, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
@@ -32,7 +41,10 @@ def get_history(
 
 
 @router.get(
-    "/{lot_id}/trace", response_model=TracePage, responses=problems(400, 404), summary="A lot's lineage"
+    "/{lot_id}/trace",
+    response_model=TracePage,
+    responses={**problems(400, 404), **links.LOT_TRACE},
+    summary="A lot's lineage",
 )
 def get_trace(
     ledger: LedgerDep,

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path
 
+from adamas.api import links
 from adamas.api.deps import LedgerDep
 from adamas.api.models import EventPage, Participant
 from adamas.api.routes._common import DEFAULT_LIMIT, Cursor, Limit, problems
@@ -15,7 +16,10 @@ ParticipantId = Path(max_length=256, description="The participant's id.")
 
 
 @router.get(
-    "/{participant_id}", response_model=Participant, responses=problems(400, 404), summary="A participant"
+    "/{participant_id}",
+    response_model=Participant,
+    responses={**problems(400, 404), **links.PARTICIPANT_STATE},
+    summary="A participant",
 )
 def get_participant(ledger: LedgerDep, participant_id: str = ParticipantId) -> dict[str, Any]:
     """Name, country, roles, status and keys of a participant."""
@@ -25,7 +29,7 @@ def get_participant(ledger: LedgerDep, participant_id: str = ParticipantId) -> d
 @router.get(
     "/{participant_id}/events",
     response_model=EventPage,
-    responses=problems(400, 404),
+    responses={**problems(400, 404), **links.PARTICIPANT_PAGE},
     summary="Events a participant signed",
 )
 def get_participant_events(
