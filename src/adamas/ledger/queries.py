@@ -25,7 +25,6 @@ from adamas.ledger.views import (
     ParticipantView,
     StoredEvent,
     Trace,
-    TraceNode,
 )
 from adamas.model.records import EVIDENCE_LEVELS, Lot
 from adamas.model.values import COUNTRIES, cents_to_decimal, format_time_ns
@@ -282,26 +281,12 @@ def rests_on_compromised(conn: Connection, lot_id: str) -> bool:
 
 
 def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
-    """The lineage graph from ``lot_id``: backward to the mines, or forward to every descendant."""
-    root = _lot(conn, lot_id)
-    depth, edges = walk(conn, root.id, direction)
-    lots = load(conn, schema.lots, depth, lot_from_row)
-    ordered = sorted(lots.values(), key=lambda lot: (depth[lot.id], lot.id))
-    views = lot_views(conn, ordered)
-    bad = _rests_on_compromised(conn, lots, edges)
-    if direction == "forward" and root.id not in bad and rests_on_compromised(conn, root.id):
-        bad = set(lots)  # everything made from the root rests on what the root rests on
-    nodes = tuple(TraceNode(view, depth[view.id], view.id in bad) for view in views)
-    root_view = next(n.lot for n in nodes if n.depth == 0)
-    mines = tuple(sorted(n.lot.id for n in nodes if n.lot.made_by.type == "lot.register"))
-    return Trace(
-        lot=root.id,
-        direction=direction,
-        nodes=nodes,
-        edges=tuple(edges),
-        origin=root_view.origin,
-        mines=mines,
-    )
+    """The lineage graph from ``lot_id``: backward to the mines, or forward to every descendant (one joined
+    statement, ``adamas.ledger.lineage``)."""
+    # Imported here: lineage builds on this module's compromise helpers.
+    from adamas.ledger import lineage
+
+    return lineage.trace(conn, lot_id, direction=direction)
 
 
 def compromised_events(conn: Connection, event_ids: Iterable[str]) -> set[str]:
