@@ -11,7 +11,8 @@ backward from random polished stones and ``Ledger.trace_page`` forward from the 
 10 ms PostgreSQL, forward (first page) p99 <= 50 ms, at every ledger size.
 
 ``--reuse`` keeps a database that already holds the workload at this size (its build is paid once: about
-1 KB and 100-300 µs per event); without it the database is emptied and built again.
+1 KB and 100-800 µs per event) and resumes an interrupted build; without it the database is emptied and
+built again. ``{events}`` in a ``--db`` URL is replaced by the size.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from adamas import Ledger
 from adamas.model.values import parse_time
 from adamas.store import normalize_url, open_engine, schema
 from adamas.store.database import analyze
-from results import Figure, record
+from results import RESULTS, Figure, record
 from workload import STORY_EVENTS, fresh, stream
 
 BACKWARD_CEILING_MS = {"sqlite": 5.0, "postgresql": 10.0}
@@ -57,40 +58,54 @@ def timed(call: Any, count: int) -> list[float]:
     return out
 
 
-def ledger_ready(url: str, events: int) -> bool:
-    """True when ``url`` already holds this benchmark's ledger of at least ``events`` custody events (the
-    fan-out lot ``FAN`` comes last, so an interrupted build is never taken for a finished one)."""
+def _state(url: str) -> tuple[bool, int]:
+    """(the fan-out lot ``FAN`` is there, events logged) of the benchmark ledger at ``url``."""
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return False
+        return False, 0
     engine = open_engine(url)
     try:
         with engine.connect() as conn:
             if not inspect(conn).has_table("lots"):
-                return False
+                return False, 0
             fan = conn.execute(select(schema.lots.c.id).where(schema.lots.c.id == "FAN")).first()
             head = conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == "head")).scalar()
-        return fan is not None and events <= int(head or 0) < events * 1.01 + 10_000
+        return fan is not None, int(head or 0)
     finally:
         engine.dispose()
 
 
-def build_ledger(url: str, events: int, batch: int = 2000) -> float:
-    """Empty ``url`` and ingest the workload (``events`` custody events and the fan-out), streamed batch
-    by batch; the ledger's clock follows the batches (a 10M-event workload spans four months, more than
-    the backdating allowance). Returns the seconds taken."""
-    fresh(url)
+def ledger_ready(url: str, events: int) -> bool:
+    """True when ``url`` already holds this benchmark's ledger of ``events`` custody events (the fan-out
+    lot ``FAN`` comes last, so an interrupted build is never taken for a finished one)."""
+    fan, head = _state(url)
+    return fan and events <= head < events + 10_000
+
+
+def build_ledger(url: str, events: int, batch: int = 2000, *, resume: bool = False) -> float:
+    """Ingest the workload (``events`` custody events and the fan-out) into ``url``, streamed batch by
+    batch; the ledger's clock follows the batches (a 10M-event workload spans four months, more than the
+    backdating allowance). ``resume``: continue an interrupted build of the same workload (the workload is
+    deterministic: the envelopes already logged are generated again and skipped); otherwise the database
+    is emptied first. Returns the seconds taken."""
+    fan, skip = _state(url) if resume else (False, 0)
+    if fan or not skip:
+        fresh(url)
+        skip = 0
     now = [0]
     t0 = time.perf_counter()
     done = 0
     with Ledger.open(url, create=True, clock=lambda: now[0]) as ledger:
         for envelopes in stream(events, fanout=1000, batch=batch):
             now[0] = max([now[0], *(parse_time(e["body"]["time"], "time") for e in envelopes)])
-            outcomes = ledger.submit(envelopes)
-            assert all(o.status == "accepted" for o in outcomes), [o.error for o in outcomes if o.error]
             done += len(envelopes)
+            if done <= skip:
+                continue
+            todo = envelopes[len(envelopes) - min(len(envelopes), done - skip) :]
+            outcomes = ledger.submit(todo)
+            assert all(o.status == "accepted" for o in outcomes), [o.error for o in outcomes if o.error]
             if done % 100_000 < batch:
-                rate = done / (time.perf_counter() - t0)
-                print(f"  {url}: {done} events ingested ({rate:.0f}/s)", file=sys.stderr, flush=True)
+                rate = (done - skip) / (time.perf_counter() - t0)
+                print(f"  {url}: {done} events logged ({rate:.0f}/s)", file=sys.stderr, flush=True)
     engine = open_engine(url)
     analyze(engine)
     engine.dispose()
@@ -102,7 +117,7 @@ def run(url: str, events: int, samples: int, *, reuse: bool = False) -> dict[str
     url = normalize_url(url)
     ingest_s = None
     if not (reuse and ledger_ready(url, events)):
-        ingest_s = round(build_ledger(url, events), 1)
+        ingest_s = round(build_ledger(url, events, resume=reuse), 1)
     with Ledger.open(url) as ledger:
         backend = ledger.engine.dialect.name
         stories = events // STORY_EVENTS
@@ -173,6 +188,25 @@ def figures(r: dict[str, Any]) -> list[Figure]:
     return out
 
 
+def earlier(results: list[dict[str, Any]]) -> list[Figure]:
+    """The figures of the last recorded run for the sizes and backends this run did not measure (a 10M run
+    keeps the 1M figures beside it), each noted as earlier."""
+    path = RESULTS / "trace.json"
+    measured = {(r["backend"], r["custody_events"]) for r in results}
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    kept = []
+    for item in doc.get("figures", []):
+        if (item.get("backend"), item.get("events")) not in measured:
+            note = item.get("note") or ""
+            if "recorded" not in note:
+                item["note"] = f"{note}; recorded {doc.get('recorded', '?')}".lstrip("; ")
+            kept.append(Figure(**item))
+    return kept
+
+
 def main() -> None:
     """Run the benchmark on each database given, print the figures and record them."""
     parser = argparse.ArgumentParser(
@@ -193,7 +227,7 @@ def main() -> None:
             for pattern in urls:
                 url = normalize_url(pattern.format(events=events))
                 if not (args.reuse and ledger_ready(url, events)):
-                    print(f"{url}: built in {build_ledger(url, events):.0f} s")
+                    print(f"{url}: built in {build_ledger(url, events, resume=args.reuse):.0f} s")
         return
     results = [
         run(url.format(events=events), events, args.samples, reuse=args.reuse)
@@ -201,7 +235,7 @@ def main() -> None:
         for url in urls
     ]
     if not args.no_record:
-        record("trace", [f for r in results for f in figures(r)])
+        record("trace", earlier(results) + [f for r in results for f in figures(r)])
     if args.json:
         print(json.dumps(results, indent=2))
         return

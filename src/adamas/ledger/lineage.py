@@ -44,18 +44,20 @@ _VIEW_JOINS: Final = (
     "LEFT JOIN shipments s ON s.id = l.shipment"
 )
 # The walk's edges are the CTE's rows (UNION keeps each edge once, so a lot reached twice is walked once);
-# each reached lot comes back with its view's columns, the root first with no edge.
+# each reached lot comes back with its view's columns, the root first with no edge and the revoked-key flag.
+_REVOKED: Final = "(SELECT 1 FROM keys WHERE revoked_ns IS NOT NULL LIMIT 1)"
+"""1 when any key was ever revoked (rare; with none, nothing can be compromised), as a column."""
 _WALK: Final = {
     direction: (
         "WITH RECURSIVE reach(near, far) AS ("
         f"SELECT {near}, {far} FROM lot_edges WHERE {near} = ? "
         f"UNION SELECT e.{near}, e.{far} FROM lot_edges e JOIN reach r ON e.{near} = r.far) "
-        f"SELECT NULL, {_VIEW_COLUMNS} FROM lots l {_VIEW_JOINS} WHERE l.id = ? "
-        f"UNION ALL SELECT r.near, {_VIEW_COLUMNS} FROM reach r JOIN lots l ON l.id = r.far {_VIEW_JOINS}"
+        f"SELECT NULL, {_VIEW_COLUMNS}, {_REVOKED} FROM lots l {_VIEW_JOINS} WHERE l.id = ? "
+        f"UNION ALL SELECT r.near, {_VIEW_COLUMNS}, NULL "
+        f"FROM reach r JOIN lots l ON l.id = r.far {_VIEW_JOINS}"
     )
     for direction, near, far in (("backward", "child", "parent"), ("forward", "parent", "child"))
 }
-_ANY_REVOKED: Final = "SELECT 1 FROM keys WHERE revoked_ns IS NOT NULL LIMIT 1"
 
 _SQL: dict[tuple[str, str, int], str] = {}
 
@@ -145,10 +147,6 @@ def lot_views_by_id(conn: Connection, lot_ids: Iterable[str]) -> dict[str, LotVi
     return _views(conn, _chunked(conn, "views", template, sorted(set(lot_ids))), 0)
 
 
-def _any_revoked(conn: Connection) -> bool:
-    return bool(_rows(conn, "revoked", _ANY_REVOKED, ()))
-
-
 def _depths(root: str, adjacent: dict[str, list[str]]) -> dict[str, int]:
     """Shortest distance from ``root`` of every lot in ``adjacent`` (breadth first, in memory)."""
     depth = {root: 0}
@@ -167,12 +165,18 @@ def _depths(root: str, adjacent: dict[str, list[str]]) -> dict[str, int]:
 
 
 def _bad(
-    conn: Connection, root: str, made: dict[str, str], edges: Sequence[tuple[str, str]], direction: str
+    conn: Connection,
+    root: str,
+    made: dict[str, str],
+    edges: Sequence[tuple[str, str]],
+    *,
+    direction: str,
+    revoked: bool,
 ) -> set[str]:
     """The lots of a (sub)graph that rest on an event signed with a compromised key: made by one, or made
     from one along ``edges``; forward, every lot when the root itself rests on one. Revoked keys are rare:
-    with none (one small read), nothing is compromised."""
-    if not _any_revoked(conn):
+    with none (``revoked`` false, read with the root), nothing is compromised."""
+    if not revoked:
         return set()
     from adamas.ledger.queries import compromised_events, rests_on_compromised, spread_down
 
@@ -198,7 +202,8 @@ def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
     edges.sort()
     depth = _depths(lot_id, adjacent)
     views = _views(conn, rows, 1)
-    bad = _bad(conn, lot_id, {v.id: v.made_by.id for v in views.values()}, edges, direction)
+    made = {v.id: v.made_by.id for v in views.values()}
+    bad = _bad(conn, lot_id, made, edges, direction=direction, revoked=rows[0][20] is not None)
     ordered = sorted(views.values(), key=lambda view: (depth[view.id], view.id))
     nodes = tuple(TraceNode(view, depth[view.id], view.id in bad) for view in ordered)
     return Trace(
@@ -211,6 +216,10 @@ def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
     )
 
 
+_ROOT: Final = (
+    f"SELECT ev.seq, ev.event_id, {_REVOKED} "
+    "FROM lots l JOIN events ev ON ev.event_id = l.event WHERE l.id = ?"
+)
 _CHILDREN: Final = (
     "SELECT e.parent, e.child, ev.seq, ev.event_id FROM lot_edges e JOIN lots l ON l.id = e.child "
     "JOIN events ev ON ev.event_id = l.event WHERE e.parent IN ({ids})"
@@ -224,10 +233,10 @@ def forward_page(
     that made them, after the key ``after`` (seq, lot id): the page's nodes, the edges leading to them,
     whether more follow, and the root's view. None when the lineage is too deep to expand step by step
     (the caller walks it whole)."""
-    root_view = lot_views_by_id(conn, [root]).get(root)
-    if root_view is None:
+    found = _rows(conn, "root", _ROOT, (root,))
+    if not found:
         raise NotFoundError(f"there is no lot {root}", code="lot.not_found", field="lot")
-    made: dict[str, tuple[int, str]] = {root: (root_view.made_by.index, root_view.made_by.id)}
+    made: dict[str, tuple[int, str]] = {root: (int(found[0][0]), found[0][1])}
     parents: dict[str, list[str]] = {}
     expanded: set[str] = set()
     want = limit + 1
@@ -264,8 +273,8 @@ def forward_page(
     page = [lot for _, lot in keys[:limit]]
     edges = sorted((p, c) for c in page for p in parents.get(c, ()))
     known_edges = [(p, c) for c, ps in parents.items() for p in ps]
-    bad = _bad(conn, root, {lot: event for lot, (_, event) in made.items()}, known_edges, "forward")
-    views = lot_views_by_id(conn, page)
-    views[root] = root_view
+    events = {lot: event for lot, (_, event) in made.items()}
+    bad = _bad(conn, root, events, known_edges, direction="forward", revoked=found[0][2] is not None)
+    views = lot_views_by_id(conn, [root, *page])
     nodes = [TraceNode(views[lot], depth[lot], lot in bad) for lot in page]
-    return nodes, edges, len(keys) > limit, root_view
+    return nodes, edges, len(keys) > limit, views[root]
