@@ -94,7 +94,7 @@ def build_ledger(url: str, events: int, batch: int = 2000, *, resume: bool = Fal
     deterministic: the envelopes already logged are generated again and skipped); otherwise the database
     is emptied first. Returns the seconds taken."""
     fan, skip = _state(url) if resume else (False, 0)
-    if fan or not skip:
+    if fan or not skip or skip > events:  # finished, empty, or an interrupted build of a larger workload
         fresh(url)
         skip = 0
     now = [0]
