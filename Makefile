@@ -52,11 +52,11 @@ BENCH_PG := $(if $(ADAMAS_BENCH_POSTGRES_URL),--db $(ADAMAS_BENCH_POSTGRES_URL))
 # benchmark database is emptied and rebuilt when it does not hold this workload. bench-trace-10m is the
 # long one (a build of hours on 2 cores, then reused), not part of `make bench`.
 bench-trace: $(STAMP)
-	$(BIN)/python benchmarks/trace.py --reuse --events 1000000 --db 'sqlite:///.bench/trace-{events}.db' \
+	$(BIN)/python benchmarks/trace.py --reuse --warm --events 1000000 --db 'sqlite:///.bench/trace-{events}.db' \
 		$(BENCH_PG)
 
 bench-trace-10m: $(STAMP)
-	$(BIN)/python benchmarks/trace.py --reuse --events 10000000 --db 'sqlite:///.bench/trace-{events}.db' \
+	$(BIN)/python benchmarks/trace.py --reuse --warm --events 10000000 --db 'sqlite:///.bench/trace-{events}.db' \
 		$(BENCH_PG)
 
 bench-startup: $(STAMP)
