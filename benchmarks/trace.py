@@ -1,7 +1,7 @@
 """Trace benchmark: backward trace from polished stones and forward trace of a 1,110-descendant lot.
 
-    python benchmarks/trace.py [--events 1000000] [--db sqlite:///.bench/trace-1m.db ...] [--reuse]
-                               [--samples 300] [--build-only] [--json]
+    python benchmarks/trace.py [--events 1000000] [--db sqlite:///.bench/trace-{events}.db ...] [--reuse]
+                               [--warm] [--samples 300] [--build-only] [--json]
 
 Streams the custody workload (benchmarks/workload.py) plus a lot split ten ways three times into each
 database, batch by batch (never the whole workload in memory), analyzes it, then times ``Ledger.trace``
