@@ -24,10 +24,10 @@ from typing import Any, Final
 from sqlalchemy import Connection
 
 from adamas.errors import InputError, NotFoundError
-from adamas.ledger import queries
+from adamas.ledger import lineage, queries
 from adamas.ledger.views import HistoryEntry, Page, TraceNode, TracePage
 from adamas.store import schema
-from adamas.store.rows import load, lot_from_row
+from adamas.store.rows import load
 
 __all__ = [
     "DEFAULT_PAGE_LIMIT",
@@ -118,40 +118,48 @@ def _require_lot(conn: Connection, lot_id: str) -> None:
 
 
 def trace_page(conn: Connection, lot_id: str, *, direction: str, cursor: str | None, limit: int) -> TracePage:
-    """A page of the lineage from ``lot_id``: forward in log order of the lots, backward by depth."""
+    """A page of the lineage from ``lot_id``: forward in log order of the lots, backward by depth.
+
+    Forward, the page is found best first (``lineage.forward_page``): its cost follows the page, not the
+    descendant set. Backward, the ancestry (fixed, and small) is read whole and sliced."""
     check_limit(limit)
     if direction not in ("backward", "forward"):
         raise InputError(
             "direction must be backward or forward", code="trace.bad_direction", field="direction"
         )
     kind = f"trace.{direction}"
-    depth, edges, made = queries.walk_made(conn, lot_id, direction)
-
-    def key(node: str) -> tuple[int, str]:
-        return (made[node][0] if direction == "forward" else depth[node], node)
-
     after = decode_cursor(cursor, kind, (int, str)) if cursor else None
-    ordered = sorted(depth, key=key)
+    if direction == "forward":
+        found = lineage.forward_page(conn, lot_id, (after[0], after[1]) if after else None, limit)
+        if found is not None:
+            nodes, edges, more, root = found
+            last = nodes[-1].lot if nodes else None
+            return TracePage(
+                lot=lot_id,
+                direction=direction,
+                nodes=tuple(nodes),
+                edges=tuple(edges),
+                origin=root.origin,
+                mines=(lot_id,) if root.made_by.type == "lot.register" else (),
+                next_cursor=encode_cursor(kind, last.made_by.index, last.id) if more and last else None,
+            )
+    whole = lineage.trace(conn, lot_id, direction=direction)
+
+    def key(node: TraceNode) -> tuple[int, str]:
+        return (node.lot.made_by.index if direction == "forward" else node.depth, node.lot.id)
+
+    ordered = sorted(whole.nodes, key=key)
     if after is not None:
         ordered = [n for n in ordered if key(n) > after]
     page, more = ordered[:limit], len(ordered) > limit
-    # Compromise is a property of the whole graph: a lot rests on a compromised key if any lot it came
-    # from was made by an event signed with one.
-    bad_events = queries.compromised_events(conn, {m[2] for m in made.values()})
-    bad = queries.spread_down({node for node, m in made.items() if m[2] in bad_events}, edges)
-    if direction == "forward" and lot_id not in bad and queries.rests_on_compromised(conn, lot_id):
-        bad = set(depth)  # everything made from the root rests on what the root rests on
-    wanted = set(page) | {lot_id}
-    records = load(conn, schema.lots, wanted, lot_from_row)
-    views = {view.id: view for view in queries.lot_views(conn, [records[n] for n in sorted(wanted)])}
-    on_page = set(page)
+    on_page = {n.lot.id for n in page}
     far = 0 if direction == "backward" else 1
     return TracePage(
         lot=lot_id,
         direction=direction,
-        nodes=tuple(TraceNode(views[n], depth[n], n in bad) for n in page),
-        edges=tuple(e for e in edges if e[far] in on_page),
-        origin=views[lot_id].origin,
-        mines=tuple(sorted(n for n, m in made.items() if m[1] == "lot.register")),
+        nodes=tuple(page),
+        edges=tuple(e for e in whole.edges if e[far] in on_page),
+        origin=whole.origin,
+        mines=whole.mines,
         next_cursor=encode_cursor(kind, *key(page[-1])) if more else None,
     )

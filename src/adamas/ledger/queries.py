@@ -2,7 +2,9 @@
 
 Lineage is walked in one query: a recursive common table expression over ``lot_edges`` (covered by its
 primary key forward and by ``(child, parent)`` backward) returns every edge of the reachable graph at once,
-on SQLite and PostgreSQL alike; depths are then counted in memory.
+on SQLite and PostgreSQL alike; depths are then counted in memory. Whole traces and their pages are read
+by ``adamas.ledger.lineage`` (the walk joined to the lots' views in one statement); ``walk`` here serves the
+compromise check and the comparison tests.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from adamas.ledger.views import (
     ParticipantView,
     StoredEvent,
     Trace,
-    TraceNode,
 )
 from adamas.log.hashing import leaf_hash
 from adamas.model.records import EVIDENCE_LEVELS, Lot
@@ -51,7 +52,6 @@ __all__ = [
     "stored_event",
     "trace",
     "walk",
-    "walk_made",
 ]
 
 
@@ -239,32 +239,6 @@ def walk(conn: Connection, root: str, direction: str) -> tuple[dict[str, int], l
     return _depths(root, adjacent), edges
 
 
-def walk_made(
-    conn: Connection, root: str, direction: str
-) -> tuple[dict[str, int], list[tuple[str, str]], dict[str, tuple[int, str, str]]]:
-    """``walk``, and for each lot reached the leaf index, type and id of the event that made it; the
-    graph's lots are joined to their making events in the same query (the root's in a second one)."""
-    reach = _reached(direction, root)
-    lots, ev = schema.lots, schema.events
-    stmt = select(reach.c.near, reach.c.far, ev.c.seq, ev.c.type, ev.c.event_id).select_from(
-        reach.join(lots, lots.c.id == reach.c.far).join(ev, ev.c.event_id == lots.c.event)
-    )
-    adjacent: dict[str, list[str]] = {}
-    edges: list[tuple[str, str]] = []
-    made: dict[str, tuple[int, str, str]] = {}
-    for a, b, seq, kind, event_id in conn.execute(stmt):
-        adjacent.setdefault(a, []).append(b)
-        edges.append((b, a) if direction == "backward" else (a, b))
-        made[b] = (int(seq), kind, event_id)
-    root_made = select(ev.c.seq, ev.c.type, ev.c.event_id).join(lots, ev.c.event_id == lots.c.event)
-    row = conn.execute(root_made.where(lots.c.id == root)).first()
-    if row is None:
-        raise NotFoundError(f"there is no lot {root}", code="lot.not_found", field="lot")
-    made[root] = (int(row.seq), row.type, row.event_id)
-    edges.sort()
-    return _depths(root, adjacent), edges, made
-
-
 def _any_revoked_key(conn: Connection) -> bool:
     keys = schema.keys
     return conn.execute(select(keys.c.id).where(keys.c.revoked_ns.is_not(None)).limit(1)).first() is not None
@@ -283,26 +257,12 @@ def rests_on_compromised(conn: Connection, lot_id: str) -> bool:
 
 
 def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
-    """The lineage graph from ``lot_id``: backward to the mines, or forward to every descendant."""
-    root = _lot(conn, lot_id)
-    depth, edges = walk(conn, root.id, direction)
-    lots = load(conn, schema.lots, depth, lot_from_row)
-    ordered = sorted(lots.values(), key=lambda lot: (depth[lot.id], lot.id))
-    views = lot_views(conn, ordered)
-    bad = _rests_on_compromised(conn, lots, edges)
-    if direction == "forward" and root.id not in bad and rests_on_compromised(conn, root.id):
-        bad = set(lots)  # everything made from the root rests on what the root rests on
-    nodes = tuple(TraceNode(view, depth[view.id], view.id in bad) for view in views)
-    root_view = next(n.lot for n in nodes if n.depth == 0)
-    mines = tuple(sorted(n.lot.id for n in nodes if n.lot.made_by.type == "lot.register"))
-    return Trace(
-        lot=root.id,
-        direction=direction,
-        nodes=nodes,
-        edges=tuple(edges),
-        origin=root_view.origin,
-        mines=mines,
-    )
+    """The lineage graph from ``lot_id``: backward to the mines, or forward to every descendant (one joined
+    statement, ``adamas.ledger.lineage``)."""
+    # Imported here: lineage builds on this module's compromise helpers.
+    from adamas.ledger import lineage
+
+    return lineage.trace(conn, lot_id, direction=direction)
 
 
 def compromised_events(conn: Connection, event_ids: Iterable[str]) -> set[str]:
@@ -327,14 +287,6 @@ def compromised_events(conn: Connection, event_ids: Iterable[str]) -> set[str]:
         )
         out.update(row.event_id for row in conn.execute(stmt))
     return out
-
-
-def _rests_on_compromised(
-    conn: Connection, lots: dict[str, Lot], edges: Sequence[tuple[str, str]]
-) -> set[str]:
-    """Lots made by a compromised event, and every lot of the graph made from one of them."""
-    bad_events = compromised_events(conn, {lot.event for lot in lots.values()})
-    return spread_down({lot_id for lot_id, lot in lots.items() if lot.event in bad_events}, edges)
 
 
 def spread_down(marked: set[str], edges: Sequence[tuple[str, str]]) -> set[str]:
