@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from adamas import Ledger, audit
-from ingest import registered_keys, verify_ceiling
+from ingest import registered_keys, verify_ceiling, verify_jobs
 from results import Figure, record
 from workload import build, clock_after, fresh
 
@@ -39,17 +39,17 @@ def run(url: str, events: int) -> dict[str, Any]:
         size = ledger.size
         backend = ledger.engine.dialect.name
     cores = os.cpu_count() or 1
-    envelopes, keys = [*setup, *custody], registered_keys(setup)
+    envelopes = [*setup, *custody]
+    signed = verify_jobs(envelopes, registered_keys(setup))
     best: dict[int, float] = {}
     cpu: dict[int, float] = {}
     verify = 0.0
     verify_cpu = float("inf")
     for jobs in (1, cores, 1, cores):
         # The ceiling beside each audit (the best kept: the machine is shared, a higher ceiling is stricter).
-        verify = max(verify, verify_ceiling(envelopes, keys))
-        cpu_before = time.process_time()
-        verify_ceiling(envelopes, keys)
-        verify_cpu = min(verify_cpu, (time.process_time() - cpu_before) / len(envelopes))
+        rate, cpu_us = verify_ceiling(signed)
+        verify = max(verify, rate)
+        verify_cpu = min(verify_cpu, cpu_us / 1e6)
         before = _cpu()
         start = time.perf_counter()
         report = audit(db=url, jobs=jobs)

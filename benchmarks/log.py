@@ -37,7 +37,7 @@ from adamas.crypto import canonicalize
 from adamas.log import Verifier, open_checkpoint, verify_consistency, verify_inclusion
 from adamas.store import schema
 from adamas.store.database import HEAD, begin_write
-from ingest import registered_keys, verify_ceiling
+from ingest import registered_keys, verify_ceiling, verify_jobs
 from results import Figure, record
 from workload import build, clock_after, fresh
 
@@ -197,7 +197,7 @@ def signature_figures(count: int, url: str) -> dict[str, Any]:
     report = audit(db=url)
     full = time.perf_counter() - t
     assert report.ok and report.envelopes == size, report.faults[:3]
-    ceiling = verify_ceiling([*setup, *custody], registered_keys(setup))
+    ceiling, _ = verify_ceiling(verify_jobs([*setup, *custody], registered_keys(setup)))
     return {
         "signed_events": size,
         "audit_full_per_s": round(size / full),
