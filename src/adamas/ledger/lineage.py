@@ -147,7 +147,7 @@ def lot_views_by_id(conn: Connection, lot_ids: Iterable[str]) -> dict[str, LotVi
     return _views(conn, _chunked(conn, "views", template, sorted(set(lot_ids))), 0)
 
 
-def _depths(root: str, adjacent: dict[str, list[str]]) -> dict[str, int]:
+def depths(root: str, adjacent: dict[str, list[str]]) -> dict[str, int]:
     """Shortest distance from ``root`` of every lot in ``adjacent`` (breadth first, in memory)."""
     depth = {root: 0}
     frontier = [root]
@@ -200,7 +200,7 @@ def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
         adjacent.setdefault(near, []).append(far)
         edges.append((far, near) if direction == "backward" else (near, far))
     edges.sort()
-    depth = _depths(lot_id, adjacent)
+    depth = depths(lot_id, adjacent)
     views = _views(conn, rows, 1)
     made = {v.id: v.made_by.id for v in views.values()}
     bad = _bad(conn, lot_id, made, edges, direction=direction, revoked=rows[0][20] is not None)

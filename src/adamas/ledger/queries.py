@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 
 from adamas.errors import NotFoundError
+from adamas.ledger import lineage
+from adamas.ledger.lineage import depths
 from adamas.ledger.views import (
     EventRef,
     Evidence,
@@ -209,23 +211,6 @@ def _reached(direction: str, root: str) -> Any:
     return reach.union(step)
 
 
-def _depths(root: str, adjacent: dict[str, list[str]]) -> dict[str, int]:
-    """Shortest distance from ``root`` of every lot in ``adjacent`` (breadth first, in memory)."""
-    depth = {root: 0}
-    frontier = [root]
-    level = 0
-    while frontier:
-        level += 1
-        found = []
-        for node in frontier:
-            for other in adjacent.get(node, ()):
-                if other not in depth:
-                    depth[other] = level
-                    found.append(other)
-        frontier = found
-    return depth
-
-
 def walk(conn: Connection, root: str, direction: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """Every lot reached from ``root`` (backward: its ancestors; forward: its descendants) with its depth
     (shortest distance), and the edges of that graph as sorted (parent, child) pairs: one query."""
@@ -236,7 +221,7 @@ def walk(conn: Connection, root: str, direction: str) -> tuple[dict[str, int], l
         adjacent.setdefault(a, []).append(b)
         edges.append((b, a) if direction == "backward" else (a, b))
     edges.sort()
-    return _depths(root, adjacent), edges
+    return depths(root, adjacent), edges
 
 
 def _any_revoked_key(conn: Connection) -> bool:
@@ -259,9 +244,6 @@ def rests_on_compromised(conn: Connection, lot_id: str) -> bool:
 def trace(conn: Connection, lot_id: str, *, direction: str) -> Trace:
     """The lineage graph from ``lot_id``: backward to the mines, or forward to every descendant (one joined
     statement, ``adamas.ledger.lineage``)."""
-    # Imported here: lineage builds on this module's compromise helpers.
-    from adamas.ledger import lineage
-
     return lineage.trace(conn, lot_id, direction=direction)
 
 
