@@ -14,12 +14,8 @@ Chunks are pipelined: the workers verify one chunk while the auditing process re
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import marshal
 import struct
-import subprocess
-import sys
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any, Final
@@ -28,6 +24,7 @@ from adamas.audit_sign_worker import READY, check
 from adamas.errors import StorageError
 from adamas.ledger.audit_envelopes import EnvelopeCheck
 from adamas.ledger.audit_faults import Faults
+from adamas.ledger.piped import Piped
 
 __all__ = ["SIGN_MIN", "ParallelEnvelopeCheck", "Pending"]
 
@@ -35,8 +32,6 @@ SIGN_MIN: Final = 16 * 1024
 """Database audits of at least this many leaves check envelopes in worker processes (below, starting the
 workers costs more than they save)."""
 _LENGTH = struct.Struct("!I")
-_PIPE_SIZE: Final = 1 << 20
-_F_SETPIPE_SZ: Final = 1031
 Result = tuple[Any, ...]
 
 
@@ -44,17 +39,9 @@ class _Worker:
     """One signature worker process, with a thread that talks to it (one message in flight at a time)."""
 
     def __init__(self) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "adamas.audit_sign_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._stdin: IO[bytes] = self._process.stdin
-        self._stdout: IO[bytes] = self._process.stdout
-        for pipe in (self._stdin, self._stdout):
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
+        self._piped = Piped("adamas.audit_sign_worker")
+        self._stdin: IO[bytes] = self._piped.stdin
+        self._stdout: IO[bytes] = self._piped.stdout
         self._started = False
         # One thread per worker: messages to one worker are answered in the order they were sent.
         self.thread = ThreadPoolExecutor(max_workers=1)
@@ -76,15 +63,7 @@ class _Worker:
 
     def close(self) -> None:
         self.thread.shutdown(wait=True)
-        with contextlib.suppress(OSError):
-            self._stdin.write(_LENGTH.pack(0))
-            self._stdin.close()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._stdout.close()
+        self._piped.stop(_LENGTH.pack(0))
 
 
 class Pending:

@@ -8,19 +8,16 @@ leaves, so any two of them are consistent, and a checkpoint for any other tree i
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import select as io_select
 import struct
-import subprocess
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Final
 
 from adamas.errors import AdamasError, StorageError
 from adamas.ledger.audit_faults import Faults
+from adamas.ledger.piped import Piped
 from adamas.log import Checkpoint, Verifier, open_note
 from adamas.log.tiles import TILE_HEIGHT, TILE_WIDTH
 from adamas.store.tree import (
@@ -50,8 +47,6 @@ __all__ = [
 
 WORKER_MIN: Final = 64 * 256
 """Audits of a log with at least this many leaves use the tile worker process."""
-_PIPE_SIZE: Final = 1 << 20
-_F_SETPIPE_SZ: Final = 1031
 # The tile worker's wire format (adamas.ledger.audit_worker, which this module does not import: it runs
 # as ``python -m``, and a module imported before runpy executes it would be imported twice).
 _READY = b"R"
@@ -261,17 +256,9 @@ class TileWorker:
     """The tile worker process (``adamas.ledger.audit_worker``): one chunk of level-0 tiles in flight."""
 
     def __init__(self) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "adamas.ledger.audit_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._stdin: IO[bytes] = self._process.stdin
-        self._stdout: IO[bytes] = self._process.stdout
-        for pipe in (self._stdin, self._stdout):
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
+        self._piped = Piped("adamas.ledger.audit_worker")
+        self._stdin: IO[bytes] = self._piped.stdin
+        self._stdout: IO[bytes] = self._piped.stdout
         self._ready = False
 
     def ready(self) -> bool:
@@ -302,15 +289,7 @@ class TileWorker:
         return out
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._stdin.write(_COUNT.pack(0))
-            self._stdin.close()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._stdout.close()
+        self._piped.stop(_COUNT.pack(0))
 
 
 def tile_count(size: int) -> int:

@@ -16,25 +16,20 @@ signature, ``!I`` message length and the message. Worker to parent: one byte per
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import struct
-import subprocess
-import sys
 from collections.abc import Callable, Iterable
 from typing import IO, Final
 
 import nacl.bindings
 import nacl.exceptions
 
+from adamas.ledger.piped import Piped
 from adamas.model.events import Envelope
 
 __all__ = ["SignatureVerifier", "VerifyWorker", "verify_raw"]
 
 CHUNK: Final = 100
 INLINE_MAX: Final = 200
-PIPE_SIZE: Final = 1 << 20
-_F_SETPIPE_SZ: Final = 1031
 
 KeyLookup = Callable[[Iterable[str]], dict[str, bytes]]
 
@@ -52,18 +47,10 @@ class VerifyWorker:
     """A verification subprocess and the two pipes to it."""
 
     def __init__(self) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "adamas.ledger.verify_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._in: IO[bytes] = self._proc.stdin
-        self._out: IO[bytes] = self._proc.stdout
-        for pipe in (self._in, self._out):
-            # A smaller pipe only means more waiting, never a wrong answer.
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, PIPE_SIZE)
+        self._piped = Piped("adamas.ledger.verify_worker")
+        self._proc = self._piped.process
+        self._in: IO[bytes] = self._piped.stdin
+        self._out: IO[bytes] = self._piped.stdout
 
     def send(self, jobs: list[tuple[bytes, bytes, bytes]]) -> None:
         """Queue ``(public key, message, raw signature)`` jobs for verification."""
