@@ -25,26 +25,15 @@ import struct
 import sys
 from typing import Any, BinaryIO
 
-import nacl.bindings
-import nacl.exceptions
-
+from adamas.crypto.keys import verify_raw
 from adamas.errors import AdamasError
 from adamas.model.events import Event, parse_envelope
 
-__all__ = ["READY", "check", "main", "registrations", "serve", "verify_raw"]
+__all__ = ["READY", "check", "main", "registrations", "serve"]
 
 READY = b"R"
 _LENGTH = struct.Struct("!I")
 Keys = dict[str, tuple[str, bytes]]
-
-
-def verify_raw(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    """``adamas.ledger.verify.verify_raw``, without importing ``adamas.ledger``."""
-    try:
-        nacl.bindings.crypto_sign_open(signature + message, public_key)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
-        return False
-    return True
 
 
 def registrations(event: Event) -> list[tuple[str, str, bytes]]:

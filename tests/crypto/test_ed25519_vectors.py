@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adamas.crypto import KeyPair, verify
+from adamas.crypto.keys import verify_raw
 from conftest import VECTORS as VECTOR_DIR
 
 ASSETS = VECTOR_DIR / "rfc8032"
@@ -57,6 +58,21 @@ def test_published_signature_verifies(vector: dict[str, Any]) -> None:
     public_key = bytes.fromhex(vector["public_key"])
     message = bytes.fromhex(vector["message"])
     assert verify(public_key, message, _b64(bytes.fromhex(vector["signature"])))
+
+
+@vectors
+@given(bit=st.integers(0, 64 * 8 - 1))
+def test_raw_verification_takes_the_published_signature_and_refuses_a_flipped_bit(
+    vector: dict[str, Any], bit: int
+) -> None:
+    """``verify_raw``, the ingest and audit hot path (raw bytes, no base64), against the same vectors."""
+    public_key = bytes.fromhex(vector["public_key"])
+    message = bytes.fromhex(vector["message"])
+    signature = bytes.fromhex(vector["signature"])
+    assert verify_raw(public_key, message, signature)
+    assert not verify_raw(public_key, message, _flip(signature, bit))
+    assert not verify_raw(public_key, message + b"\x00", signature)
+    assert not verify_raw(public_key[:31], message, signature)
 
 
 @vectors

@@ -14,6 +14,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -98,6 +99,16 @@ def public_key_from_b64(text: str, *, field: str = "public_key") -> bytes:
 def sign(key: KeyPair, message: bytes) -> str:
     """Sign ``message`` with ``key``; return standard padded base64."""
     return base64.b64encode(key.signing_key.sign(message).signature).decode("ascii")
+
+
+def verify_raw(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """True when ``signature`` (64 raw bytes) is valid for ``message`` under ``public_key`` (the hot path of
+    ingest and audit: no base64, no key object)."""
+    try:
+        nacl.bindings.crypto_sign_open(signature + message, public_key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
+        return False
+    return True
 
 
 def verify(public_key: bytes, message: bytes, signature_b64: str) -> bool:

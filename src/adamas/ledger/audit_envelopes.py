@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 
+from adamas.crypto.keys import verify_raw
 from adamas.errors import AdamasError
 from adamas.ledger.audit_faults import Faults
-from adamas.ledger.verify import verify_raw
 from adamas.model.events import Envelope, parse_envelope
 
 __all__ = ["EnvelopeCheck", "OnEnvelope"]

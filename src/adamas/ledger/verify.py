@@ -20,27 +20,16 @@ import struct
 from collections.abc import Callable, Iterable
 from typing import IO, Final
 
-import nacl.bindings
-import nacl.exceptions
-
+from adamas.crypto.keys import verify_raw
 from adamas.ledger.piped import Piped
 from adamas.model.events import Envelope
 
-__all__ = ["SignatureVerifier", "VerifyWorker", "verify_raw"]
+__all__ = ["SignatureVerifier", "VerifyWorker"]
 
 CHUNK: Final = 100
 INLINE_MAX: Final = 200
 
 KeyLookup = Callable[[Iterable[str]], dict[str, bytes]]
-
-
-def verify_raw(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    """True when ``signature`` (64 raw bytes) is valid for ``message`` under ``public_key``."""
-    try:
-        nacl.bindings.crypto_sign_open(signature + message, public_key)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
-        return False
-    return True
 
 
 class VerifyWorker:

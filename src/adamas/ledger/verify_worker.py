@@ -10,7 +10,7 @@ import struct
 import sys
 from typing import IO
 
-from adamas.ledger.verify import verify_raw
+from adamas.crypto.keys import verify_raw
 
 __all__ = ["serve"]
 
