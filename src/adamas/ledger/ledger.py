@@ -66,9 +66,9 @@ from adamas.store.database import (
     check_readable,
     is_initialized,
     is_read_only,
-    meta_int,
     migrate,
     open_engine,
+    read_head,
 )
 from adamas.store.rows import load
 from adamas.store.tree import StoredHashReader
@@ -305,9 +305,7 @@ class Ledger:
     def size(self) -> int:
         """Number of events in the log."""
         with self._connect(primary=True) as conn:
-            return meta_int(
-                conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar(), HEAD
-            )
+            return read_head(conn)
 
     # --- ingest -------------------------------------------------------------------------------------------
 
@@ -442,8 +440,7 @@ class Ledger:
 
     def _lock_head(self, conn: Connection) -> int:
         """Take the sequencer lock (the head row) and return the next leaf index."""
-        stmt = select(schema.meta.c.value).where(schema.meta.c.name == HEAD).with_for_update()
-        return meta_int(conn.execute(stmt).scalar(), HEAD)
+        return read_head(conn, lock=True)
 
     def _check(
         self,

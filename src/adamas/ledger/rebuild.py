@@ -52,7 +52,7 @@ from adamas.ledger.stored import check_leaves
 from adamas.log import leaf_hash
 from adamas.model.events import Envelope, parse_envelope
 from adamas.store import schema
-from adamas.store.database import HEAD, analyze, begin_write, meta_int, open_engine
+from adamas.store.database import HEAD, analyze, begin_write, open_engine, read_head
 
 if TYPE_CHECKING:
     from adamas.ledger.ledger import Ledger
@@ -321,12 +321,6 @@ def _identity(conn: Connection) -> str:
     return "" if first is None else leaf_hash(bytes(first)).hex()
 
 
-def _head(conn: Connection) -> int:
-    return meta_int(
-        conn.execute(select(schema.meta.c.value).where(schema.meta.c.name == HEAD)).scalar(), HEAD
-    )
-
-
 # --- the rebuild --------------------------------------------------------------------------------------
 
 
@@ -405,7 +399,7 @@ def _run(
 ) -> int:
     # Refuse a log whose events are not its leaves before anything is written (one consistent read).
     with _snapshot_read(scratch) as conn:
-        head = _head(conn)
+        head = read_head(conn)
         check_leaves(conn, head)
         identity = _identity(conn)
     state = None if restart else scratch.read_progress()
@@ -433,7 +427,7 @@ def _run(
     # Replay chunk by chunk without the head lock, until the rest is less than one chunk.
     while True:
         with scratch.engine.begin() as conn:
-            head = _head(conn)
+            head = read_head(conn)
             learn(conn, head)
             if head - done <= chunk:
                 _put(conn, {"scanned": str(scanned)})
@@ -449,7 +443,7 @@ def _run(
         # The repairs: the live state against the replayed one, both read at one head; events logged after
         # it change both copies alike (ingest the live one, the tail replay the scratch one).
         with _snapshot_read(scratch) as conn:
-            head = _head(conn)
+            head = read_head(conn)
             learn(conn, head)
             rows = _events(conn, done, head)
             if rows:

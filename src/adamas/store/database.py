@@ -92,7 +92,7 @@ def _add_the_log(conn: Connection) -> None:
     for table in LOG_TABLES:
         table.create(conn, checkfirst=True)
     size = backfill(conn)
-    head = meta_int(conn.execute(select(meta.c.value).where(meta.c.name == HEAD)).scalar(), HEAD)
+    head = read_head(conn)
     if head != size:
         raise StorageError(
             f"the ledger's head says {head} events, the stored events number {size}",
@@ -192,6 +192,12 @@ MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {
     4: _add_logged_time,
     5: _compact,
 }
+
+
+def read_head(conn: Connection, *, lock: bool = False) -> int:
+    """The log's size, as the head row says; ``lock`` takes the sequencer lock (the head row) with it."""
+    stmt = select(meta.c.value).where(meta.c.name == HEAD)
+    return meta_int(conn.execute(stmt.with_for_update() if lock else stmt).scalar(), HEAD)
 
 
 def meta_int(value: str | None, name: str) -> int:
