@@ -7,7 +7,7 @@ money are decimal strings), but the library still handles them per the RFC.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 import rfc8785
 
@@ -19,12 +19,40 @@ _PLAIN = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", "
 
 
 def canonicalize(value: Any) -> bytes:
-    """Return the RFC 8785 canonical UTF-8 bytes of ``value``."""
+    """Return the RFC 8785 canonical UTF-8 bytes of ``value``.
+
+    A plain value (see ``canonicalize_plain``; every schema-valid event body is one) is written by the
+    standard library's encoder, several times faster than the RFC 8785 library, which writes everything
+    else; a property test holds the two to the same bytes and refusals for any JSON value.
+    """
+    if _plain(value):
+        try:
+            return _PLAIN.encode(value).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: the library's refusal below
+            pass
     try:
         out: bytes = rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise InputError(f"value cannot be canonicalized: {exc}", code="event.schema") from exc
     return out
+
+
+_INT_MAX: Final = 2**53 - 1  # RFC 8785 section 3.2.2.3: I-JSON integers, as the library enforces
+
+
+def _plain(value: Any) -> bool:
+    """True when ``value`` holds only strings, booleans, nulls, integers within I-JSON's range, lists and
+    objects with ASCII member names: the values for which ``_PLAIN`` writes exactly RFC 8785."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-_INT_MAX <= value <= _INT_MAX)
+    if kind is dict:
+        return all(type(k) is str and k.isascii() and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return False
 
 
 def canonicalize_plain(value: Any) -> bytes:
