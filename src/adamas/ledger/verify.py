@@ -22,7 +22,7 @@ from typing import IO, Final
 
 from adamas.crypto.keys import verify_raw
 from adamas.ledger.piped import Piped
-from adamas.ledger.verify_worker import HEADER, JOB_HEAD
+from adamas.ledger.verify_wire import HEADER, JOB_HEAD
 from adamas.model.events import Envelope
 
 __all__ = ["SignatureVerifier", "VerifyWorker"]

@@ -7,18 +7,13 @@ sliced out of it: the worker's own work per signature is a few slices beside the
 
 from __future__ import annotations
 
-import struct
 import sys
-from typing import IO, Final
+from typing import IO
 
 from adamas.crypto.keys import verify_raw
+from adamas.ledger.verify_wire import HEADER, JOB_HEAD
 
-__all__ = ["HEADER", "JOB_HEAD", "serve"]
-
-HEADER: Final = struct.Struct("!II")
-"""A frame's header: its job count and the byte length of the jobs that follow."""
-JOB_HEAD: Final = struct.Struct("!32s64sI")
-"""A job's head: public key, raw signature, message length; the message follows."""
+__all__ = ["serve"]
 
 
 def serve(source: IO[bytes], sink: IO[bytes]) -> None:
