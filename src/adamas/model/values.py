@@ -353,6 +353,8 @@ class Reader:
 
     def done(self) -> None:
         """Refuse any field that was not read."""
+        if self._seen.issuperset(self._obj):
+            return  # the common case, checked without building the set of unknown names
         unknown = self._obj.keys() - self._seen
         if unknown:
             name = sorted(unknown)[0]
