@@ -10,18 +10,19 @@ Public keys are looked up in a cache filled only from committed database rows: a
 for good (ids derive from the key, and a registered id is never reused), so a cached public key is never
 wrong; whether the key may still sign at the event's time is the rules' business.
 
-Wire format, parent to worker: ``!I`` job count, then per job 32 bytes of public key, 64 bytes of
-signature, ``!I`` message length and the message. Worker to parent: one byte per job, 1 valid, 0 not.
+Wire format, parent to worker: one frame per chunk, ``!II`` job count and byte length of the jobs, then per
+job 32 bytes of public key, 64 bytes of signature, ``!I`` message length and the message. Worker to parent:
+one byte per job, 1 valid, 0 not.
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Iterable
 from typing import IO, Final
 
 from adamas.crypto.keys import verify_raw
 from adamas.ledger.piped import Piped
+from adamas.ledger.verify_wire import HEADER, JOB_HEAD
 from adamas.model.events import Envelope
 
 __all__ = ["SignatureVerifier", "VerifyWorker"]
@@ -43,9 +44,12 @@ class VerifyWorker:
 
     def send(self, jobs: list[tuple[bytes, bytes, bytes]]) -> None:
         """Queue ``(public key, message, raw signature)`` jobs for verification."""
-        parts = [struct.pack("!I", len(jobs))]
+        parts = [b""]
+        pack = JOB_HEAD.pack
         for public_key, message, signature in jobs:
-            parts += [public_key, signature, struct.pack("!I", len(message)), message]
+            parts += [pack(public_key, signature, len(message)), message]
+        size = sum(map(len, parts))
+        parts[0] = HEADER.pack(len(jobs), size)
         self._in.write(b"".join(parts))
         self._in.flush()
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+import msgspec
+
 from adamas.crypto.canonical import canonicalize_plain
 from adamas.errors import InputError
 from adamas.model.records import (
@@ -125,10 +127,14 @@ class Envelope:
 def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
     """Parse one envelope from JSON text (or an already decoded object); refuse anything malformed.
 
-    Text that is already the canonical envelope (as ``adamas sign`` writes it) is parsed once; any other
-    spelling is parsed a second time to refuse duplicate member names, which canonical text cannot hold.
+    Text that is already the canonical envelope (as ``adamas sign`` writes it) is decoded once, by a compiled
+    decoder, and its body's canonical bytes are the ones that proved it canonical. Any other spelling is
+    decoded by the standard library as before this fast path existed, and a second time to refuse duplicate
+    member names, which canonical text cannot hold: the fast path only ever takes text whose value every
+    JSON decoder reads alike, so it never changes what is accepted or how a refusal reads.
     """
     raw: bytes | None = None
+    canonical: tuple[dict[str, Any], bytes] | None = None
     if isinstance(data, dict):
         obj: Any = data
     else:
@@ -136,7 +142,8 @@ def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
         if len(raw) > 4 * MAX_ENVELOPE_BYTES:
             raise InputError("the envelope is far larger than 65,535 bytes", code="envelope.too_large")
         check_depth(raw)
-        obj = _loads(raw, strict=False)
+        canonical = _decode_canonical(raw)
+        obj = canonical[0] if canonical is not None else _loads(raw, strict=False)
     if not isinstance(obj, dict):
         raise InputError('an envelope is a JSON object {"body": ..., "sig": ...}', code="envelope.malformed")
     unknown = obj.keys() - {"body", "sig"}
@@ -156,14 +163,18 @@ def parse_envelope(data: bytes | str | dict[str, Any]) -> Envelope:
     body = obj.get("body")
     if not isinstance(body, dict):
         raise InputError("body must be a JSON object", code="envelope.malformed", field="body")
-    try:
-        body_bytes: bytes | None = canonicalize_plain(body)
-    except InputError:
-        body_bytes = None  # not plain: the schema below refuses it with the precise field
-    except RecursionError as exc:
-        raise _too_deep() from exc
-    if raw is not None and (body_bytes is None or raw.strip() != _frame(body_bytes, sig)):
-        _loads(raw, strict=True)
+    body_bytes: bytes | None
+    if canonical is not None:
+        body_bytes = canonical[1]
+    else:
+        try:
+            body_bytes = canonicalize_plain(body)
+        except InputError:
+            body_bytes = None  # not plain: the schema below refuses it with the precise field
+        except RecursionError as exc:
+            raise _too_deep() from exc
+        if raw is not None and (body_bytes is None or raw.strip() != _frame(body_bytes, sig)):
+            _loads(raw, strict=True)
     event = parse_body(body)
     # The schema admits only plain values (no floats, bounded integers, ASCII member names), for which
     # canonicalize_plain writes exactly RFC 8785; text that is not Unicode (a lone surrogate) is all else.
@@ -234,6 +245,37 @@ def _not_unicode(value: Any, path: str = "") -> str | None:
         if found is not None:
             return found
     return None
+
+
+def _decode_canonical(raw: bytes) -> tuple[dict[str, Any], bytes] | None:
+    """The decoded envelope and its body's canonical bytes when ``raw`` is exactly the canonical envelope
+    (give or take JSON whitespace around it); None for any other text, which the standard library decodes.
+
+    Canonical text holds no duplicate member, no insignificant whitespace, no escape but RFC 8785's, no
+    number the canonical form would respell: its value is the same whichever JSON decoder reads it, and the
+    same text the reference path would have found canonical (tests/model/test_fast_decode.py holds the two
+    paths to equal envelopes and equal refusals).
+    """
+    try:
+        obj = _FAST_DECODER.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    if type(obj) is not dict or len(obj) != 2:
+        return None
+    body, sig = obj.get("body"), obj.get("sig")
+    if type(body) is not dict or type(sig) is not str or not sig.isascii():
+        return None
+    try:
+        body_bytes = canonicalize_plain(body)
+    except InputError:
+        return None
+    if raw.strip(_JSON_WHITESPACE) != _frame(body_bytes, sig):
+        return None
+    return obj, body_bytes
+
+
+_FAST_DECODER: Final = msgspec.json.Decoder()
+_JSON_WHITESPACE: Final = b" \t\r\n"
 
 
 def _loads(raw: bytes, *, strict: bool) -> Any:
