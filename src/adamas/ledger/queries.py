@@ -35,8 +35,10 @@ from adamas.model.records import EVIDENCE_LEVELS, Lot
 from adamas.model.values import COUNTRIES, cents_to_decimal, format_time_ns
 from adamas.store import schema
 from adamas.store.rows import (
+    CHUNK,
     attestation_from_row,
     chunks,
+    history_seqs,
     load,
     lot_from_row,
     participant_from_row,
@@ -153,7 +155,7 @@ def history_entries(
 ) -> list[HistoryEntry]:
     """Events that touched ``lot`` and/or that ``actor`` signed, with ``seq > after``, in log order (at
     most ``limit`` of them): the one query behind a lot's history, its pages and a participant's events."""
-    ev, co, le = schema.events, schema.corrections, schema.lot_events
+    ev, co = schema.events, schema.corrections
     # The latest correction of each event, if any (a later correction supersedes an earlier one).
     latest = select(co.c.target, func.max(co.c.id).label("id")).group_by(co.c.target).subquery()
     stmt = (
@@ -172,12 +174,24 @@ def history_entries(
         .where(ev.c.seq > after)
         .order_by(ev.c.seq)
     )
-    if lot is not None:
-        stmt = stmt.join(le, le.c.seq == ev.c.seq).where(le.c.lot == lot)
     if actor is not None:
         stmt = stmt.where(ev.c.actor == actor)
-    if limit is not None:
-        stmt = stmt.limit(limit)
+    rows: list[Any] = []
+    if lot is None:
+        rows = list(conn.execute(stmt if limit is None else stmt.limit(limit)))
+    else:
+        # The lot's leaves are its row's history (schema version 7); the events are then read by leaf, a
+        # bounded IN list at a time, in log order.
+        stored = conn.execute(select(schema.lots.c.history).where(schema.lots.c.id == lot)).scalar()
+        seqs = [seq for seq in history_seqs(stored) if seq > after]
+        if limit is not None and actor is None:
+            seqs = seqs[:limit]
+        for start in range(0, len(seqs), CHUNK):
+            wanted = None if limit is None else limit - len(rows)
+            part = stmt.where(ev.c.seq.in_(seqs[start : start + CHUNK]))
+            rows.extend(conn.execute(part if wanted is None else part.limit(wanted)))
+            if limit is not None and len(rows) >= limit:
+                break
     return [
         HistoryEntry(
             row.seq,
@@ -190,7 +204,7 @@ def history_entries(
             _logged(row.logged_ns),
             row.backfill,
         )
-        for row in conn.execute(stmt)
+        for row in rows
     ]
 
 
