@@ -68,7 +68,8 @@ class BatchState:
         self._touched: dict[str, None] = {}
         self._event_flags: list[Flag] = []
         self._admin: str | object | None = _ABSENT
-        self.lot_events: list[dict[str, Any]] = []
+        self.lot_leaves: dict[str, list[int]] = {}
+        """The leaves of the batch's events that touched each lot (appended to its history at ``write``)."""
         self.flags: list[dict[str, Any]] = []
         self._statuses: dict[str, list[CountryStatus]] | None = None
         self._sanctions: list[Sanction] | None = None
@@ -298,7 +299,12 @@ class BatchState:
     def end_event(self, seq: int, event_id: str, key_id: str, time_ns: int) -> None:
         """Keep the event's changes, recording the lots it touched and its flags under leaf ``seq``."""
         self._signed.append((event_id, key_id, time_ns))
-        self.lot_events.extend({"lot": lot_id, "seq": seq} for lot_id in self._touched)
+        leaves = self.lot_leaves
+        for lot_id in self._touched:
+            if lot_id in leaves:
+                leaves[lot_id].append(seq)
+            else:
+                leaves[lot_id] = [seq]
         for ordinal, flag in enumerate(self._event_flags):
             self.flags.append(
                 {
@@ -358,9 +364,7 @@ class BatchState:
         # Each lot's history gains the leaves of this batch's events that touched it: written with the lot's
         # row when the batch changed the lot (an update appends them to the stored history), or appended on
         # their own when an event only touched it (an attestation about it, a flag).
-        touched_by: dict[str, list[int]] = {}
-        for entry in self.lot_events:
-            touched_by.setdefault(entry["lot"], []).append(entry["seq"])
+        touched_by = self.lot_leaves
         only_touched = [
             {"_id": lot_id, "appended": history_text(seqs)}
             for lot_id, seqs in touched_by.items()
@@ -416,5 +420,5 @@ class BatchState:
             ],
         )
         self._new_corrections = []
-        self.lot_events = []
+        self.lot_leaves = {}
         self.flags = []
