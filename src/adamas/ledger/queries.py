@@ -140,9 +140,11 @@ def lot_view(conn: Connection, lot_id: str) -> LotView:
 
 
 def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
-    """Every event that touched the lot, in log order."""
-    _lot(conn, lot_id)
-    return history_entries(conn, lot=lot_id)
+    """Every event that touched the lot, in log order (the lot's row read once: it holds the leaves)."""
+    stored = conn.execute(select(schema.lots.c.history).where(schema.lots.c.id == lot_id)).first()
+    if stored is None:
+        raise NotFoundError(f"there is no lot {lot_id}", code="lot.not_found", field="lot")
+    return history_entries(conn, lot=lot_id, leaves=history_seqs(stored.history))
 
 
 def history_entries(
@@ -152,9 +154,11 @@ def history_entries(
     limit: int | None = None,
     lot: str | None = None,
     actor: str | None = None,
+    leaves: list[int] | None = None,
 ) -> list[HistoryEntry]:
     """Events that touched ``lot`` and/or that ``actor`` signed, with ``seq > after``, in log order (at
-    most ``limit`` of them): the one query behind a lot's history, its pages and a participant's events."""
+    most ``limit`` of them): the one query behind a lot's history, its pages and a participant's events.
+    ``leaves``: the lot's leaves when the caller already read them (from its row's history)."""
     ev, co = schema.events, schema.corrections
     # The latest correction of each event, if any (a later correction supersedes an earlier one).
     latest = select(co.c.target, func.max(co.c.id).label("id")).group_by(co.c.target).subquery()
@@ -182,8 +186,10 @@ def history_entries(
     else:
         # The lot's leaves are its row's history (schema version 7); the events are then read by leaf, a
         # bounded IN list at a time, in log order.
-        stored = conn.execute(select(schema.lots.c.history).where(schema.lots.c.id == lot)).scalar()
-        seqs = [seq for seq in history_seqs(stored) if seq > after]
+        if leaves is None:
+            stored = conn.execute(select(schema.lots.c.history).where(schema.lots.c.id == lot)).scalar()
+            leaves = history_seqs(stored)
+        seqs = [seq for seq in leaves if seq > after]
         if limit is not None and actor is None:
             seqs = seqs[:limit]
         for start in range(0, len(seqs), CHUNK):
