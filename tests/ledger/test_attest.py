@@ -57,6 +57,22 @@ def test_a_concern_opens_a_flag(db_url: str, open_ledger: Callable[[str], Ledger
     assert ledger.history("R1")[-1].type == "attest"
 
 
+def test_an_attestation_in_a_later_batch_joins_the_lots_history(
+    db_url: str, open_ledger: Callable[[str], Ledger]
+) -> None:
+    """An event that only touches a lot (it changes nothing of the lot's row) still appends its leaf to the
+    lot's stored history, in a batch where nothing else writes the lot."""
+    w = _world()
+    ledger = open_ledger(db_url)
+    assert all(o.ok for o in ledger.submit(w.events))
+    made = [e.index for e in ledger.history("R1")]
+    registered = len(w.events)
+    w.attest("monitor", "lot", "R1", "concern", statement="Seals on this parcel look re-glued.")
+    outcome = ledger.submit(w.events[registered:])[0]
+    assert outcome.ok
+    assert [e.index for e in ledger.history("R1")] == [*made, outcome.index]
+
+
 @pytest.mark.parametrize(
     "case",
     [

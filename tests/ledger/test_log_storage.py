@@ -40,6 +40,7 @@ from adamas.log import (
 from adamas.model.values import format_time_ns
 from adamas.store import schema as tables
 from adamas.store.database import begin_write, open_engine, read_meta
+from adamas.store.rows import history_seqs
 from adamas.store.tree import (
     StoredHashReader,
     append_leaves,
@@ -49,7 +50,15 @@ from adamas.store.tree import (
     tile_parts,
 )
 from conftest import basic_world, fixed_clock
-from log_helpers import ORIGIN, DirectoryFetcher, as_schema_five, build_ledger, signed_events
+from log_helpers import (
+    LOT_EVENTS_V6,
+    ORIGIN,
+    DirectoryFetcher,
+    as_schema_five,
+    as_schema_six,
+    build_ledger,
+    signed_events,
+)
 
 
 def _leaves(count: int, seed: int = 0) -> list[bytes]:
@@ -391,18 +400,22 @@ def test_exporting_again_writes_only_what_is_new_and_never_changes_a_tile(
 
 
 def _stored(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the tables the version 6 layout changed, in key order."""
+    """Every row of the tables versions 6 and 7 laid out anew, in key order, and every (lot, leaf) pair of
+    the lots' histories."""
     with engine.connect() as conn:
-        return {
+        stored = {
             table.name: [tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key))]
-            for table in (tables.events, tables.lot_events, tables.lot_edges)
+            for table in (tables.events, tables.lot_edges)
         }
+        lots = conn.execute(select(tables.lots.c.id, tables.lots.c.history).order_by(tables.lots.c.id))
+        stored["lot events"] = [(row.id, seq) for row in lots for seq in history_seqs(row.history)]
+    return stored
 
 
 def test_migration_from_schema_five_keeps_every_event_lot_event_and_edge(db_url: str) -> None:
-    """Version 6 drops the leaf-hash column and the (key, time) index, and (SQLite) lays the events, lot
-    events and lot edges out anew: every row survives byte for byte, the audit still passes, and the
-    ledger reads and grows as before."""
+    """Version 6 drops the leaf-hash column and the (key, time) index, and (SQLite) lays the events and
+    lot edges out anew; version 7 folds the lot events into the lots' histories: every row survives byte
+    for byte, the audit still passes, and the ledger reads and grows as before."""
     w = basic_world()
     w.produce("miner", "LOT-1", "mine-a", "10.00", stones=4)
     w.split("miner", "LOT-1", {"LOT-1a": "6.00", "LOT-1b": "4.00"}, stones={"LOT-1a": 2, "LOT-1b": 2})
@@ -417,8 +430,10 @@ def test_migration_from_schema_five_keeps_every_event_lot_event_and_edge(db_url:
         columns = {c["name"] for c in inspect(ledger.engine).get_columns("events")}
         assert "leaf_hash" in columns  # really the version 5 layout
     with Ledger.open(db_url, clock=fixed_clock) as migrated:
-        assert read_meta(migrated.engine)["schema_version"] == str(tables.SCHEMA_VERSION) == "6"
+        assert read_meta(migrated.engine)["schema_version"] == str(tables.SCHEMA_VERSION) == "7"
         assert _stored(migrated.engine) == before
+        assert before["lot events"]  # the histories were not empty to begin with
+        assert "lot_events" not in inspect(migrated.engine).get_table_names()
         inspector = inspect(migrated.engine)
         assert "leaf_hash" not in {c["name"] for c in inspector.get_columns("events")}
         indexes = {index["name"] for index in inspector.get_indexes("events")}
@@ -430,7 +445,6 @@ def test_migration_from_schema_five_keeps_every_event_lot_event_and_edge(db_url:
                     conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all()
                 )
             assert "seq INTEGER NOT NULL" in layout["events"]  # the rowid itself
-            assert layout["lot_events"].rstrip().endswith("WITHOUT ROWID")
             assert layout["lot_edges"].rstrip().endswith("WITHOUT ROWID")
             assert not any(name.endswith("_v5") for name in layout)
         assert migrated.history("LOT-1a") == history
@@ -442,6 +456,39 @@ def test_migration_from_schema_five_keeps_every_event_lot_event_and_edge(db_url:
     report = audit(db=db_url, vkey=vkey)
     assert report.ok, report.faults
     assert report.size == len(w.events)
+
+
+def test_migration_from_schema_six_folds_every_lot_event_into_the_lots_histories(db_url: str) -> None:
+    """Version 7 moves each lot's (lot, leaf) rows into its ``lots.history``: every pair is kept, in log
+    order, the table goes, the audit passes, and a lot's history reads and grows as before."""
+    w = basic_world()
+    w.produce("miner", "LOT-1", "mine-a", "10.00", stones=4)
+    w.split("miner", "LOT-1", {"LOT-1a": "6.00", "LOT-1b": "4.00"}, stones={"LOT-1a": 2, "LOT-1b": 2})
+    w.ship("miner", "s-1", ["LOT-1a"], "trader")
+    with Ledger.open(db_url, create=True, clock=fixed_clock, origin=ORIGIN) as ledger:
+        assert all(o.ok for o in ledger.submit(w.events))
+        before = _stored(ledger.engine)
+        history = ledger.history("LOT-1a")
+        vkey = ledger.vkey
+        as_schema_six(ledger.engine)
+        with ledger.engine.connect() as conn:
+            pairs = conn.execute(select(func.count()).select_from(LOT_EVENTS_V6)).scalar_one()
+        assert pairs == len(before["lot events"]) > 0  # really the version 6 layout
+        assert "history" not in {c["name"] for c in inspect(ledger.engine).get_columns("lots")}
+    with Ledger.open(db_url, clock=fixed_clock) as migrated:
+        assert read_meta(migrated.engine)["schema_version"] == str(tables.SCHEMA_VERSION)
+        assert _stored(migrated.engine) == before
+        assert "lot_events" not in inspect(migrated.engine).get_table_names()
+        with migrated.engine.connect() as conn:
+            text = conn.execute(select(tables.lots.c.history).where(tables.lots.c.id == "LOT-1a")).scalar()
+        assert text == "".join(f"{entry.index}," for entry in history)  # in log order, appendable
+        assert migrated.history("LOT-1a") == history
+        w.receive("trader", "s-1", {"LOT-1a": "6.00"})
+        outcome = migrated.submit(w.events[-1:])[0]
+        assert outcome.ok
+        assert [e.index for e in migrated.history("LOT-1a")] == [e.index for e in history] + [outcome.index]
+    report = audit(db=db_url, vkey=vkey)
+    assert report.ok, report.faults
 
 
 # --- the schema 2 -> 3 migration ----------------------------------------------------------------------------

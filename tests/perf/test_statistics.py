@@ -46,7 +46,7 @@ def test_a_rebuild_leaves_fresh_statistics(pg_url: str) -> None:
         assert all(o.status == "accepted" for o in ledger.submit(world.events))
         assert "lots" not in _analyzed(pg_url)
         ledger.rebuild()
-    assert {"events", "lots", "lot_edges", "lot_events"} <= _analyzed(pg_url)
+    assert {"events", "lots", "lot_edges"} <= _analyzed(pg_url)
 
 
 def test_a_restore_leaves_fresh_statistics(pg_url: str, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from adamas.ledger import Ledger
 from adamas.ledger import queries as ledger_queries
 from adamas.model.values import format_hundredths
 from adamas.store import schema
-from adamas.store.rows import chunks
+from adamas.store.rows import chunks, history_seqs
 
 T = TypeVar("T")
 
@@ -83,10 +83,11 @@ def batches(items: Iterable[T], size: int = 500) -> Iterator[list[T]]:
 def lot_leaves(conn: Connection, lots: Iterable[str]) -> set[int]:
     """Leaves of every event that touched one of ``lots``, and of every correction of those events (a
     correction names the event it corrects, not the lots)."""
-    ev, le, co = schema.events, schema.lot_events, schema.corrections
+    ev, co, lot_rows = schema.events, schema.corrections, schema.lots
     seqs: set[int] = set()
     for batch in chunks(sorted(set(lots))):
-        seqs.update(r.seq for r in conn.execute(select(le.c.seq).where(le.c.lot.in_(batch))))
+        for r in conn.execute(select(lot_rows.c.history).where(lot_rows.c.id.in_(batch))):
+            seqs.update(history_seqs(r.history))
     corrected: list[str] = []
     for group in batches(sorted(seqs)):
         corrected.extend(r.event_id for r in conn.execute(select(ev.c.event_id).where(ev.c.seq.in_(group))))

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Final
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from adamas.model.events import Event, parse_envelope
 from adamas.model.records import (
@@ -39,6 +39,7 @@ from adamas.store.rows import (
     attestation_to_row,
     country_status_from_row,
     country_status_to_row,
+    history_text,
     load,
     sanction_from_row,
     sanction_to_row,
@@ -67,7 +68,8 @@ class BatchState:
         self._touched: dict[str, None] = {}
         self._event_flags: list[Flag] = []
         self._admin: str | object | None = _ABSENT
-        self.lot_events: list[dict[str, Any]] = []
+        self.lot_leaves: dict[str, list[int]] = {}
+        """The leaves of the batch's events that touched each lot (appended to its history at ``write``)."""
         self.flags: list[dict[str, Any]] = []
         self._statuses: dict[str, list[CountryStatus]] | None = None
         self._sanctions: list[Sanction] | None = None
@@ -297,7 +299,12 @@ class BatchState:
     def end_event(self, seq: int, event_id: str, key_id: str, time_ns: int) -> None:
         """Keep the event's changes, recording the lots it touched and its flags under leaf ``seq``."""
         self._signed.append((event_id, key_id, time_ns))
-        self.lot_events.extend({"lot": lot_id, "seq": seq} for lot_id in self._touched)
+        leaves = self.lot_leaves
+        for lot_id in self._touched:
+            if lot_id in leaves:
+                leaves[lot_id].append(seq)
+            else:
+                leaves[lot_id] = [seq]
         for ordinal, flag in enumerate(self._event_flags):
             self.flags.append(
                 {
@@ -354,14 +361,35 @@ class BatchState:
         """Store every kept change: inserts and updates per table, lot edges, history and flags."""
         conn = self._conn
         edges: list[dict[str, str]] = []
+        # Each lot's history gains the leaves of this batch's events that touched it: written with the lot's
+        # row when the batch changed the lot (an update appends them to the stored history), or appended on
+        # their own when an event only touched it (an attestation about it, a flag).
+        touched_by = self.lot_leaves
+        only_touched = [
+            {"_id": lot_id, "appended": history_text(seqs)}
+            for lot_id, seqs in touched_by.items()
+            if lot_id not in self._dirty["lot"]
+        ]
+        if only_touched:
+            lots = schema.lots
+            conn.execute(
+                update(lots)
+                .where(lots.c.id == bindparam("_id"))
+                .values(history=lots.c.history.concat(bindparam("appended"))),
+                only_touched,
+            )
         for kind, (table, _, to_row) in TABLES.items():
             new_rows, changed_rows = [], []
             for record_id in sorted(self._dirty[kind]):
                 record = self._cache[kind][record_id]
+                row = to_row(record)
+                if kind == "lot":
+                    row["history"] = history_text(touched_by.get(record_id, ()))
                 if record_id in self._stored[kind]:
-                    changed_rows.append({**to_row(record), "_id": record_id})
+                    row["_id"] = record_id
+                    changed_rows.append(row)
                 else:
-                    new_rows.append(to_row(record))
+                    new_rows.append(row)
                     if kind == "lot":
                         edges.extend({"parent": p, "child": record_id} for p in record.parents)
             insert_rows(conn, table, new_rows)
@@ -369,7 +397,6 @@ class BatchState:
             self._stored[kind].update(self._dirty[kind])
             self._dirty[kind].clear()
         insert_rows(conn, schema.lot_edges, edges)
-        insert_rows(conn, schema.lot_events, self.lot_events)
         insert_rows(conn, schema.flags, self.flags)
         insert_rows(conn, schema.country_statuses, [country_status_to_row(s) for s in self._new_statuses])
         insert_rows(conn, schema.sanctions, [sanction_to_row(s) for s in self._new_sanctions])
@@ -393,5 +420,5 @@ class BatchState:
             ],
         )
         self._new_corrections = []
-        self.lot_events = []
+        self.lot_leaves = {}
         self.flags = []

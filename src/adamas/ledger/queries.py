@@ -35,8 +35,10 @@ from adamas.model.records import EVIDENCE_LEVELS, Lot
 from adamas.model.values import COUNTRIES, cents_to_decimal, format_time_ns
 from adamas.store import schema
 from adamas.store.rows import (
+    CHUNK,
     attestation_from_row,
     chunks,
+    history_seqs,
     load,
     lot_from_row,
     participant_from_row,
@@ -138,9 +140,11 @@ def lot_view(conn: Connection, lot_id: str) -> LotView:
 
 
 def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
-    """Every event that touched the lot, in log order."""
-    _lot(conn, lot_id)
-    return history_entries(conn, lot=lot_id)
+    """Every event that touched the lot, in log order (the lot's row read once: it holds the leaves)."""
+    stored = conn.execute(select(schema.lots.c.history).where(schema.lots.c.id == lot_id)).first()
+    if stored is None:
+        raise NotFoundError(f"there is no lot {lot_id}", code="lot.not_found", field="lot")
+    return history_entries(conn, lot=lot_id, leaves=history_seqs(stored.history))
 
 
 def history_entries(
@@ -150,10 +154,12 @@ def history_entries(
     limit: int | None = None,
     lot: str | None = None,
     actor: str | None = None,
+    leaves: list[int] | None = None,
 ) -> list[HistoryEntry]:
     """Events that touched ``lot`` and/or that ``actor`` signed, with ``seq > after``, in log order (at
-    most ``limit`` of them): the one query behind a lot's history, its pages and a participant's events."""
-    ev, co, le = schema.events, schema.corrections, schema.lot_events
+    most ``limit`` of them): the one query behind a lot's history, its pages and a participant's events.
+    ``leaves``: the lot's leaves when the caller already read them (from its row's history)."""
+    ev, co = schema.events, schema.corrections
     # The latest correction of each event, if any (a later correction supersedes an earlier one).
     latest = select(co.c.target, func.max(co.c.id).label("id")).group_by(co.c.target).subquery()
     stmt = (
@@ -172,12 +178,26 @@ def history_entries(
         .where(ev.c.seq > after)
         .order_by(ev.c.seq)
     )
-    if lot is not None:
-        stmt = stmt.join(le, le.c.seq == ev.c.seq).where(le.c.lot == lot)
     if actor is not None:
         stmt = stmt.where(ev.c.actor == actor)
-    if limit is not None:
-        stmt = stmt.limit(limit)
+    rows: list[Any] = []
+    if lot is None:
+        rows = list(conn.execute(stmt if limit is None else stmt.limit(limit)))
+    else:
+        # The lot's leaves are its row's history (schema version 7); the events are then read by leaf, a
+        # bounded IN list at a time, in log order.
+        if leaves is None:
+            stored = conn.execute(select(schema.lots.c.history).where(schema.lots.c.id == lot)).scalar()
+            leaves = history_seqs(stored)
+        seqs = [seq for seq in leaves if seq > after]
+        if limit is not None and actor is None:
+            seqs = seqs[:limit]
+        for start in range(0, len(seqs), CHUNK):
+            wanted = None if limit is None else limit - len(rows)
+            part = stmt.where(ev.c.seq.in_(seqs[start : start + CHUNK]))
+            rows.extend(conn.execute(part if wanted is None else part.limit(wanted)))
+            if limit is not None and len(rows) >= limit:
+                break
     return [
         HistoryEntry(
             row.seq,
@@ -190,7 +210,7 @@ def history_entries(
             _logged(row.logged_ns),
             row.backfill,
         )
-        for row in conn.execute(stmt)
+        for row in rows
     ]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 from adamas.data import kp_data
 from adamas.model.values import MAX_MONEY, parse_hundredths
 from adamas.store import schema
+from adamas.store.rows import history_seqs
 
 __all__ = ["CompromisedEvent", "Context", "kp_published", "load_context"]
 
@@ -57,7 +58,7 @@ def load_context(conn: Connection, *, extra_high_risk: tuple[str, ...] = ()) -> 
             ctx.high_risk.setdefault(country, f"sanctioned origin ({row.id}): {row.reason}")
     for country in extra_high_risk:
         ctx.high_risk.setdefault(country, "listed as high risk in the risk configuration")
-    ev, keys, le = schema.events, schema.keys, schema.lot_events
+    ev, keys = schema.events, schema.keys
     stmt = (
         select(ev.c.seq, ev.c.event_id, ev.c.key_id, ev.c.time_ns, keys.c.participant)
         .join(keys, keys.c.id == ev.c.key_id)
@@ -67,12 +68,12 @@ def load_context(conn: Connection, *, extra_high_risk: tuple[str, ...] = ()) -> 
     rows = conn.execute(stmt).all()
     lots: dict[int, list[str]] = {}
     if rows:
-        seqs = [r.seq for r in rows]
-        for start in range(0, len(seqs), 500):
-            for lot_row in conn.execute(
-                select(le.c.seq, le.c.lot).where(le.c.seq.in_(seqs[start : start + 500]))
-            ):
-                lots.setdefault(lot_row.seq, []).append(lot_row.lot)
+        # The lots each of those events touched: the lots whose history holds its leaf (one pass over the
+        # lots' histories, only when some key signed after its revocation).
+        wanted = {r.seq for r in rows}
+        for lot_row in conn.execute(select(schema.lots.c.id, schema.lots.c.history)):
+            for seq in wanted.intersection(history_seqs(lot_row.history)):
+                lots.setdefault(seq, []).append(lot_row.id)
     ctx.compromised = [
         CompromisedEvent(r.event_id, r.key_id, r.participant, r.time_ns, tuple(sorted(lots.get(r.seq, []))))
         for r in rows

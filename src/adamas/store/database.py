@@ -28,7 +28,6 @@ from adamas.store.schema import (
     events,
     keys,
     lot_edges,
-    lot_events,
     meta,
     metadata,
 )
@@ -146,18 +145,57 @@ def _compact(conn: Connection) -> None:
     The ``leaf_hash`` column goes (the level-0 tiles hold every leaf hash, and each is the hash of the
     stored envelope, which stays byte for byte); the (key, time) index becomes an index on the key, and the
     lots' holder index, which no query reads, goes. On
-    SQLite the leaf index becomes the events' rowid, and ``lot_events`` and ``lot_edges`` become WITHOUT
-    ROWID tables: SQLite cannot change either in place, so those three tables are copied into their new
-    layout, in this transaction. PostgreSQL drops the column in place; the space it held is reused by new
+    SQLite the leaf index becomes the events' rowid, and ``lot_edges`` becomes a WITHOUT ROWID table:
+    SQLite cannot change either in place, so those tables are copied into their new layout, in this
+    transaction (version 6 did the same to ``lot_events``, which version 7 folds into ``lots``: the next
+    step reads it as it is). PostgreSQL drops the column in place; the space it held is reused by new
     rows, and returned to the system only by ``VACUUM FULL events`` (docs/operations.md).
     """
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_events_key_time")
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_lots_holder")
     if conn.dialect.name == "sqlite":
-        for table in (events, lot_events, lot_edges):
+        for table in (events, lot_edges):
             _copy_into_new_layout(conn, table)
     elif "leaf_hash" in {c["name"] for c in inspect(conn).get_columns("events")}:
         conn.exec_driver_sql("ALTER TABLE events DROP COLUMN leaf_hash")
+
+
+def _fold_lot_events(conn: Connection) -> None:
+    """Version 6 -> 7: each lot's history moves from its ``lot_events`` rows into ``lots.history``.
+
+    One set-based statement fills every lot's history from its ``lot_events`` rows, in log order; the
+    leaves kept are counted against the rows (every (lot, event) pair kept, or the migration fails and
+    rolls back), then ``lot_events`` is dropped. The statement aggregates per lot, which SQL spells
+    differently on each backend (``string_agg ... ORDER BY`` on PostgreSQL, ``group_concat`` over an
+    ordered subquery on SQLite); nothing else of the ledger depends on the backend.
+    """
+    if "lot_events" not in inspect(conn).get_table_names():
+        return
+    if "history" not in {c["name"] for c in inspect(conn).get_columns("lots")}:
+        conn.exec_driver_sql("ALTER TABLE lots ADD COLUMN history TEXT NOT NULL DEFAULT ''")
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE lots SET history = h.seqs FROM (SELECT lot, "
+            "string_agg(seq::text || ',', '' ORDER BY seq) AS seqs FROM lot_events GROUP BY lot) AS h "
+            "WHERE lots.id = h.lot"
+        )
+    else:
+        conn.exec_driver_sql(
+            "UPDATE lots SET history = COALESCE((SELECT group_concat(seq || ',', '') FROM (SELECT seq FROM "
+            "lot_events WHERE lot_events.lot = lots.id ORDER BY seq)), '')"
+        )
+    before = conn.exec_driver_sql("SELECT COUNT(*) FROM lot_events").scalar()
+    after = conn.exec_driver_sql(
+        "SELECT COALESCE(SUM(LENGTH(history) - LENGTH(REPLACE(history, ',', ''))), 0) FROM lots"
+    ).scalar()
+    if before != after:
+        raise StorageError(
+            f"folding lot_events into the lots' histories kept {after} of {before} rows",
+            code="storage.migration",
+            expected=before,
+            actual=after,
+        )
+    conn.exec_driver_sql("DROP TABLE lot_events")
 
 
 def _copy_into_new_layout(conn: Connection, table: Table) -> None:
@@ -191,6 +229,7 @@ MIGRATIONS: Final[dict[int, Callable[[Connection], None]]] = {
     3: _add_risk,
     4: _add_logged_time,
     5: _compact,
+    6: _fold_lot_events,
 }
 
 

@@ -27,6 +27,8 @@ from adamas.model.records import (
 from adamas.store import schema
 
 __all__ = [
+    "history_seqs",
+    "history_text",
     "key_from_row",
     "key_to_row",
     "load",
@@ -140,7 +142,19 @@ def lot_to_row(lot: Lot) -> dict[str, Any]:
         "frozen_from": lot.frozen_from,
         "details": _json(lot.details),
         "largest": None if lot.largest is None else _id_map(lot.largest),
+        # What to append to the stored history: the batch writer fills in the leaves of its own events.
+        "history": "",
     }
+
+
+def history_text(seqs: Iterable[int]) -> str:
+    """The ``lots.history`` text of these leaves (each in decimal, followed by a comma): appendable as is."""
+    return "".join(f"{seq}," for seq in seqs)
+
+
+def history_seqs(text: str | None) -> list[int]:
+    """The leaves a ``lots.history`` text holds, in log order (sorted: an append never goes back)."""
+    return sorted(int(part) for part in (text or "").split(",") if part)
 
 
 def lot_from_row(row: Row[Any]) -> Lot:
@@ -358,10 +372,12 @@ def chunks(ids: Iterable[str]) -> Iterator[list[str]]:
 def load(
     conn: Connection, table: Table, ids: Iterable[str], convert: Callable[[Row[Any]], T]
 ) -> dict[str, T]:
-    """Records of ``table`` whose ``id`` is in ``ids``, by id."""
+    """Records of ``table`` whose ``id`` is in ``ids``, by id (without the columns writers only append to:
+    no record holds them, and a lot's history grows with every event that touches it)."""
     out: dict[str, T] = {}
+    columns = [c for c in table.c if not c.info.get("append")]
     for batch in chunks(sorted(set(ids))):
-        for row in conn.execute(select(table).where(table.c.id.in_(batch))):
+        for row in conn.execute(select(*columns).where(table.c.id.in_(batch))):
             out[row.id] = convert(row)
     return out
 
