@@ -12,6 +12,12 @@ run would otherwise compile the package's sources again, which no installed copy
 
 ``--base DIR``: also time an older source tree (``git archive <commit> src | tar -x -C DIR``), run as
 ``PYTHONPATH=DIR/src``, alternating with this one run by run on the same database: a before/after.
+
+``--imports N``: also print where ``adamas lot show`` spends its imports: each module's minimum self time
+over N runs of ``PYTHONPROFILEIMPORTTIME=1``, summed by top-level package (``adamas`` by sub-package). The
+minimum is the least disturbed by a loaded machine. Modules imported through ``importlib.import_module``
+(the CLI's lazy command groups, PEP 562 package exports) are not timed by ``-X importtime``; what they
+import with ``import`` statements is.
 """
 
 from __future__ import annotations
@@ -94,6 +100,33 @@ def import_ms(module: str) -> float:
     raise RuntimeError(f"no import time for {module}")
 
 
+def import_breakdown(args: list[str], runs: int) -> dict[str, float]:
+    """Milliseconds of import per package: the sum of each module's minimum self time over ``runs``."""
+    least: dict[str, int] = {}
+    for _ in range(runs):
+        got = subprocess.run(
+            args,
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
+        )
+        for line in got.stderr.splitlines():
+            match = re.match(r"import time:\s+(\d+) \|\s+\d+ \| \s*(\S+)$", line)
+            if match:
+                name, us = match.group(2), int(match.group(1))
+                least[name] = min(least.get(name, us), us)
+    by: dict[str, float] = {}
+    for name, us in least.items():
+        parts = name.split(".")
+        package = ".".join(parts[:2]) if parts[0] == "adamas" else parts[0]
+        by[package] = by.get(package, 0.0) + us / 1000
+    ranked = dict(sorted(by.items(), key=lambda kv: -kv[1]))
+    return {"total": round(sum(ranked.values()), 1), "modules": len(least)} | {
+        k: round(v, 1) for k, v in ranked.items()
+    }
+
+
 def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(
@@ -102,6 +135,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--base", type=Path, help="an older source tree to compare with (before/after)")
+    parser.add_argument(
+        "--imports", type=int, default=0, metavar="N", help="profile lot show's imports over N runs"
+    )
     args = parser.parse_args()
     adamas = str(BIN / "adamas")
     compile_bytecode(args.base)
@@ -115,7 +151,9 @@ def main() -> None:
         env_lot = os.environ.get("ADAMAS_BENCH_LOT", "PS-2024-0003245")
         timed["python -c pass"] = wall([sys.executable, "-c", "pass"], args.runs, {"": None})
         timed["adamas --help"] = wall([adamas, "--help"], args.runs, variants)
-        timed["adamas lot show"] = wall([adamas, "lot", "show", env_lot, "--db", db], args.runs, variants)
+        lot_show = [adamas, "lot", "show", env_lot, "--db", db]
+        timed["adamas lot show"] = wall(lot_show, args.runs, variants)
+        imports = import_breakdown(lot_show, args.imports) if args.imports else {}
     figures = {name: by[""] for name, by in timed.items()}
     if args.base is not None:
         figures.update({f"{name} (base)": by["base"] for name, by in timed.items() if "base" in by})
@@ -126,6 +164,8 @@ def main() -> None:
         "import_sqlalchemy_ms": import_ms("sqlalchemy"),
         "commands": figures,
     }
+    if imports:
+        result["lot_show_imports_ms"] = imports
     floor = figures["python -c pass"]["median_ms"]
     record(
         "startup",
@@ -159,6 +199,9 @@ def main() -> None:
             f"{name}: median {f['median_ms']} ms, min {f['min_ms']} ms, CPU {f['cpu_median_ms']} ms "
             f"({f['median_ms'] / floor:.1f}x bare python; ceiling {CEILING_MS:.0f} ms, {verdict})"
         )
+    if imports:
+        top = ", ".join(f"{k} {v:.0f}" for k, v in list(imports.items())[2:14])
+        print(f"lot show imports: {imports['total']:.0f} ms over {imports['modules']:.0f} modules: {top}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ modules lazily changes nothing a user sees. Module sets, never timings (those li
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import subprocess
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 import typer
 
 from adamas import Ledger
@@ -84,6 +86,80 @@ def test_lot_show_imports_its_group_and_the_read_path_only(
     # A read needs neither the detectors a scan runs nor the simulator, the web stack or the HTTP client.
     unread = ("adamas.risk.scan", "adamas.risk.detectors", "adamas.risk.facts", "adamas.sim", "adamas.api")
     assert _under(modules, *unread, "adamas.web", "adamas.epcis", "fastapi", "uvicorn", "httpx") == set()
+    # Nor the write path: batches, rules, signature workers, witnesses, export, rebuild, receipts, keys.
+    assert _under(modules, *WRITE_PATH, "cryptography", "ulid") == set()
+    # pydantic only through Typer's own coercion of parameters (Typer >= 0.29), never through Adamas.
+    assert not _under(modules, "pydantic") or "typer._adapters" in modules
+
+
+WRITE_PATH = (
+    "adamas.crypto.keys",
+    "adamas.ledger.backfill",
+    "adamas.ledger.batch",
+    "adamas.ledger.export",
+    "adamas.ledger.logged_time",
+    "adamas.ledger.outcome",
+    "adamas.ledger.rebuild",
+    "adamas.ledger.receipts",
+    "adamas.ledger.state_diff",
+    "adamas.ledger.tile_reads",
+    "adamas.ledger.verify",
+    "adamas.ledger.witnesses",
+    "adamas.log.cosignature",
+    "adamas.model.events",
+    "adamas.model.rules",
+    "adamas.model.signing",
+    "adamas.witness",
+)
+
+
+def test_the_read_path_imports_no_pydantic_nor_the_write_path(
+    db_url: str, open_ledger: Callable[[str], Ledger]
+) -> None:
+    # What `lot show` imports of Adamas, imported alone (no Typer): Adamas itself needs no pydantic.
+    world, _ = demo_world()
+    assert all(o.ok for o in open_ledger(db_url).submit(world.events))
+    _, modules = _run("lot", "show", "JW-2026-0001", "--db", db_url)
+    ours = sorted(_under(modules, "adamas") - _under(modules, "adamas.cli"))
+    got = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "".join(f"import {m}\n" for m in ours) + "import sys; print(*sorted(sys.modules))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    alone = set(got.stdout.split())
+    assert _under(alone, "pydantic", "typer", *WRITE_PATH, "cryptography", "ulid") == set()
+
+
+@pytest.mark.parametrize(
+    "package", ["adamas", "adamas.crypto", "adamas.ledger", "adamas.log", "adamas.model"]
+)
+def test_a_lazy_package_exports_what_it_names(package: str) -> None:
+    # Each package imports its exports on first use (PEP 562): every name of __all__ resolves, from the
+    # module its table names, in a fresh process as in this one.
+    module = importlib.import_module(package)
+    lazy: dict[str, str] = module._LAZY
+    assert set(lazy) <= set(module.__all__)
+    assert set(module.__all__) - set(lazy) <= set(vars(module))
+    for name, source in lazy.items():
+        assert getattr(module, name) is getattr(importlib.import_module(source), name), name
+    got = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from {package} import *; import {package} as p; print(sorted(set(p.__all__) - set(dir())))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert got.stdout.strip() == "[]"
 
 
 def _walk(group: Any) -> Iterator[Any]:

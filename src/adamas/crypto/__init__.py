@@ -6,17 +6,48 @@ RFC 8785 canonical JSON comes from the ``rfc8785`` library.
 
 from __future__ import annotations
 
-from adamas.crypto.canonical import canonicalize
-from adamas.crypto.keys import (
-    KeyPair,
-    generate_key,
-    key_id,
-    load_private_key,
-    public_key_from_b64,
-    save_private_key,
-    sign,
-    verify,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adamas.crypto.canonical import canonicalize
+    from adamas.crypto.keys import (
+        KeyPair,
+        generate_key,
+        key_id,
+        load_private_key,
+        public_key_from_b64,
+        save_private_key,
+        sign,
+        verify,
+    )
+
+# Imported on first use (PEP 562): `canonicalize` alone does not import PyNaCl and `cryptography` (CLI
+# start-up, issue 14).
+_LAZY = {
+    "KeyPair": "adamas.crypto.keys",
+    "canonicalize": "adamas.crypto.canonical",
+    "generate_key": "adamas.crypto.keys",
+    "key_id": "adamas.crypto.keys",
+    "load_private_key": "adamas.crypto.keys",
+    "public_key_from_b64": "adamas.crypto.keys",
+    "save_private_key": "adamas.crypto.keys",
+    "sign": "adamas.crypto.keys",
+    "verify": "adamas.crypto.keys",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'adamas.crypto' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "KeyPair",

@@ -2,9 +2,41 @@
 
 from __future__ import annotations
 
-from adamas.ledger.ledger import Ledger, Mode
-from adamas.ledger.outcome import Outcome
-from adamas.ledger.views import EventRef, HistoryEntry, LotView, OriginShare, Trace, TraceNode
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adamas.ledger.ledger import Ledger, Mode
+    from adamas.ledger.outcome import Outcome
+    from adamas.ledger.views import EventRef, HistoryEntry, LotView, OriginShare, Trace, TraceNode
+
+# Imported on first use (PEP 562): a module of the read path (`adamas.ledger.views`, `queries`, ...) must not
+# import the whole write path through this package, and `Ledger` imports it only where it writes (CLI
+# start-up, issue 14).
+_LAZY = {
+    "EventRef": "adamas.ledger.views",
+    "HistoryEntry": "adamas.ledger.views",
+    "Ledger": "adamas.ledger.ledger",
+    "LotView": "adamas.ledger.views",
+    "Mode": "adamas.ledger.ledger",
+    "OriginShare": "adamas.ledger.views",
+    "Outcome": "adamas.ledger.outcome",
+    "Trace": "adamas.ledger.views",
+    "TraceNode": "adamas.ledger.views",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'adamas.ledger' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "EventRef",

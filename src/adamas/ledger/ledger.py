@@ -18,20 +18,10 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from adamas.crypto import KeyPair, canonicalize
 from adamas.errors import AdamasError, ConflictError, InputError, NotFoundError, StorageError
 from adamas.ledger import pages, queries
-from adamas.ledger.batch import BatchState, Registry
-from adamas.ledger.export import TilesExport, export_tiles
-from adamas.ledger.outcome import Outcome
-from adamas.ledger.rebuild import REBUILD_CHUNK, recompute
-from adamas.ledger.rebuild import rebuild as rebuild_state
-from adamas.ledger.receipts import Receipt
-from adamas.ledger.state_diff import StateDifference
 from adamas.ledger.stored import stored_log, stored_meta
-from adamas.ledger.tile_reads import read_tile
-from adamas.ledger.transparency import Logged, TransparencyLog
-from adamas.ledger.verify import SignatureVerifier, VerifyWorker
+from adamas.ledger.transparency import TransparencyLog
 from adamas.ledger.views import (
     Evidence,
     HistoryEntry,
@@ -42,19 +32,7 @@ from adamas.ledger.views import (
     Trace,
     TracePage,
 )
-from adamas.ledger.witnesses import (
-    Collection,
-    WitnessStatus,
-    add_witness,
-    cosigned_checkpoint,
-    list_witnesses,
-    newest_cosigned_size,
-    request_cosignatures,
-)
 from adamas.log import Tile, consistency_proof, inclusion_proof, leaf_hash
-from adamas.model.events import Envelope, parse_body, parse_envelope
-from adamas.model.rules import apply, authenticate
-from adamas.model.timing import admit_time
 from adamas.model.values import format_time_ns, parse_time
 from adamas.store import schema
 from adamas.store.bulk import insert_rows
@@ -75,6 +53,21 @@ from adamas.store.tree import StoredHashReader
 
 if TYPE_CHECKING:
     import httpx
+
+    from adamas.crypto import KeyPair
+    from adamas.ledger.batch import BatchState, Registry
+    from adamas.ledger.export import TilesExport
+    from adamas.ledger.outcome import Outcome
+    from adamas.ledger.receipts import Receipt
+    from adamas.ledger.state_diff import StateDifference
+    from adamas.ledger.transparency import Logged
+    from adamas.ledger.verify import SignatureVerifier, VerifyWorker
+    from adamas.ledger.witnesses import Collection, WitnessStatus
+    from adamas.model.events import Envelope
+
+# The write path (batches, rules, signature workers, witnesses, export, rebuild) is imported inside the
+# methods that use it: a command that only reads (`adamas lot show`) does not pay for it (CLI start-up,
+# issue 14).
 
 __all__ = ["MAX_BATCH", "Ledger", "Mode"]
 
@@ -212,6 +205,8 @@ class Ledger:
         ``backdate_allowance_days`` (default 30) is recorded in the genesis event: how far a declared time
         may lag the logged time outside a backfill window (docs/time.md).
         """
+        from adamas.crypto import canonicalize
+
         ledger = cls.open(url, create=True, clock=clock, origin=origin)
         if ledger.size:
             ledger.close()
@@ -338,6 +333,8 @@ class Ledger:
             analyze(self._engine)
 
     def _submit(self, envelopes: Iterable[RawEnvelope], mode: Mode) -> list[Outcome]:
+        from adamas.model.events import parse_envelope
+
         verifier = self._verifier()
         parsed: list[Envelope | AdamasError] = []
         for raw in envelopes:
@@ -372,6 +369,8 @@ class Ledger:
     def _record(
         self, parsed: list[Envelope | AdamasError], mode: Mode, verifier: SignatureVerifier
     ) -> list[Outcome]:
+        from adamas.ledger.outcome import Outcome
+
         try:
             with begin_write(self._engine) as conn:
                 head = self._lock_head(conn)
@@ -420,6 +419,8 @@ class Ledger:
 
     def _verifier(self, conn: Connection | None = None) -> SignatureVerifier:
         """A verifier for one batch; ``conn``: look keys up inside that (write) transaction."""
+        from adamas.ledger.verify import SignatureVerifier
+
         if conn is None:
             return SignatureVerifier(self._worker, self._public_keys, self._lookup_keys)
         return SignatureVerifier(
@@ -428,6 +429,8 @@ class Ledger:
 
     def _worker(self) -> VerifyWorker:
         """The verification worker process, started on first need."""
+        from adamas.ledger.verify import VerifyWorker
+
         if self._pool is None:
             self._pool = VerifyWorker()
         return self._pool
@@ -459,6 +462,12 @@ class Ledger:
         takes each event's logged time from ``logged`` (aligned with ``parsed``; None where unknown).
         ``corrections`` (replays only): event id -> the body applied in its place (None: nothing).
         """
+        from adamas.ledger.batch import BatchState
+        from adamas.ledger.outcome import Outcome
+        from adamas.model.events import Envelope, parse_body
+        from adamas.model.rules import apply, authenticate
+        from adamas.model.timing import admit_time
+
         envelopes = [p for p in parsed if isinstance(p, Envelope)]
         # The registry this ledger committed last is still the database's if no one has written since:
         # with one sequencer, an unchanged head means unchanged tables.
@@ -671,7 +680,7 @@ class Ledger:
         *,
         progress: Callable[[int, int], None] | None = None,
         on_repair: Callable[[StateDifference], None] | None = None,
-        chunk: int = REBUILD_CHUNK,
+        chunk: int | None = None,
         restart: bool = False,
     ) -> int:
         """Recompute every state table from the stored events alone; return the head replayed up to.
@@ -685,17 +694,27 @@ class Ledger:
         The replay runs ``chunk`` events per transaction into a scratch copy, without the sequencer lock
         (ingest goes on), and resumes where a stopped rebuild left off unless ``restart``; the copy replaces
         the state tables under the lock at the end (``adamas.ledger.rebuild``). ``progress(done, total)``
-        follows it.
+        follows it. ``chunk`` defaults to ``adamas.ledger.rebuild.REBUILD_CHUNK``.
         """
+        from adamas.ledger.rebuild import REBUILD_CHUNK
+        from adamas.ledger.rebuild import rebuild as rebuild_state
+
         self._registry = None
         return rebuild_state(
-            self, self._engine, chunk=chunk, restart=restart, progress=progress, on_repair=on_repair
+            self,
+            self._engine,
+            chunk=REBUILD_CHUNK if chunk is None else chunk,
+            restart=restart,
+            progress=progress,
+            on_repair=on_repair,
         )
 
     def _recompute(
         self, conn: Connection, upto: int, target: str, replacement: dict[str, Any] | None
     ) -> None:
         """Recompute the state as if ``target`` had been ``replacement`` (a correction, in ingest)."""
+        from adamas.ledger.rebuild import recompute
+
         recompute(self, conn, upto, target, replacement)
 
     # --- the transparency log -----------------------------------------------------------------------------
@@ -741,6 +760,9 @@ class Ledger:
     def receipt(self, index: int) -> Receipt:
         """A receipt for leaf ``index``: in the newest checkpoint that witnesses cosigned and that includes
         the leaf, with its cosignatures; else in the newest checkpoint."""
+        from adamas.ledger.receipts import Receipt
+        from adamas.ledger.witnesses import cosigned_checkpoint, newest_cosigned_size
+
         with self._connect() as conn:
             size = self.log.checked_size(conn, None, field="size")
             size = newest_cosigned_size(conn, above=index) or size
@@ -758,17 +780,23 @@ class Ledger:
         self, directory: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None
     ) -> TilesExport:
         """Write the log as C2SP tlog-tiles (tiles, entry bundles, every checkpoint) under ``directory``."""
+        from adamas.ledger.export import export_tiles
+
         return export_tiles(self._engine, self.log, directory, progress=progress)
 
     # --- witnesses (adamas.ledger.witnesses) ---------------------------------------------------------------
 
     def add_witness(self, name: str, vkey: str, url: str) -> WitnessStatus:
         """Ask the witness ``name`` (its C2SP vkey, type 0x04) at ``url`` to cosign the log's checkpoints."""
+        from adamas.ledger.witnesses import add_witness
+
         with _storage_errors():
             return add_witness(self._engine, name, vkey, url, now_ns=self._clock())
 
     def witnesses(self) -> list[WitnessStatus]:
         """The configured witnesses: last size cosigned, when, and the last error."""
+        from adamas.ledger.witnesses import list_witnesses
+
         with _storage_errors():
             return list_witnesses(self._engine)
 
@@ -779,6 +807,8 @@ class Ledger:
         witness, store the cosignatures that verify; a failing witness is recorded, never raised.
 
         ``client``: an httpx client to reuse (keep-alive across rounds); ``timeout`` applies otherwise."""
+        from adamas.ledger.witnesses import request_cosignatures
+
         with _storage_errors():
             return request_cosignatures(
                 self._engine, self.log, now=self._clock, client=client, timeout=timeout
@@ -786,6 +816,8 @@ class Ledger:
 
     def cosigned_checkpoint(self, *, size: int | None = None) -> str:
         """The signed checkpoint of ``size`` (default: the newest) with every valid cosignature held."""
+        from adamas.ledger.witnesses import cosigned_checkpoint
+
         with _storage_errors(), self._connect() as conn:
             return cosigned_checkpoint(conn, self.log, size)
 
@@ -856,6 +888,8 @@ class Ledger:
 
     def tile(self, tile: Tile) -> bytes:
         """The bytes of a C2SP tlog-tiles hash tile or entry bundle, as ``export_tiles`` would write it."""
+        from adamas.ledger.tile_reads import read_tile
+
         with self._connect() as conn:
             return read_tile(conn, tile)
 

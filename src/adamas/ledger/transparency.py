@@ -20,14 +20,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import Connection, Engine, insert, select
 
 from adamas.errors import ConflictError, InputError, NotFoundError, StorageError
-from adamas.ledger.logged_time import logged_line
-from adamas.ledger.outcome import Outcome
-from adamas.ledger.receipts import Receipt
 from adamas.log import (
     Checkpoint,
     Signer,
@@ -43,6 +40,12 @@ from adamas.log.note import check_key_name
 from adamas.store.database import HEAD, begin_write
 from adamas.store.schema import log_checkpoints, meta
 from adamas.store.tree import Growth, StoredHashReader, append_leaves
+
+if TYPE_CHECKING:
+    from adamas.ledger.outcome import Outcome
+
+# Receipts and the logged line are imported where a batch is signed: a read-only ledger holds its log
+# without them (CLI start-up, issue 14).
 
 __all__ = ["META_ORIGIN", "META_SKEY", "Logged", "TransparencyLog", "default_origin"]
 
@@ -162,6 +165,8 @@ class TransparencyLog:
         Refused (nothing is signed) unless the stored tiles give the same root and the previous checkpoint
         verifies under the log's key and is consistent with the new tree.
         """
+        from adamas.ledger.logged_time import logged_line
+
         reader = StoredHashReader(conn)
         # The new root, recomputed from the stored tiles: what the log will prove from must be what it signs.
         stored_root = tree_root(size, reader)
@@ -206,6 +211,8 @@ class TransparencyLog:
         the tree levels the append kept; duplicates in that checkpoint or, if the batch added nothing, the
         newest one, from the stored tiles, now (the transaction still holds the tree they are proven in).
         """
+        from adamas.ledger.receipts import Receipt
+
         if logged is not None:
             size, note = logged.growth.new_size, logged.note
         else:

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import Connection, select
 
-from adamas.crypto import KeyPair, canonicalize
+from adamas.crypto.canonical import canonicalize
 from adamas.errors import InputError
-from adamas.model.signing import sign_body
 from adamas.model.values import format_time_ns
 from adamas.risk.flags import REVIEW_URI, RiskFlag
 from adamas.store import schema
+
+if TYPE_CHECKING:
+    from adamas.crypto import KeyPair
 
 __all__ = ["ATTEST_SUBJECTS", "freeze_bodies", "review_body", "review_statuses", "sign"]
 
@@ -67,6 +69,8 @@ def review_body(flag: RiskFlag, verdict: Literal["acknowledged", "dismissed"], r
 
 def sign(body: dict[str, Any], key: KeyPair, actor: str, *, now_ns: int) -> dict[str, Any]:
     """An envelope of ``body`` by ``actor`` at the second of ``now_ns`` (``v``, ``id``, ``key`` filled in)."""
+    from adamas.model.signing import sign_body  # here: reading a lot's risk signs nothing (CLI start-up)
+
     return sign_body(body, key, actor=actor, time_ns=now_ns)
 
 

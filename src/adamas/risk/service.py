@@ -7,18 +7,20 @@ table itself). Results are JSON-ready through their ``to_json`` or as plain dict
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import Connection, select
 
-from adamas.crypto import KeyPair
 from adamas.errors import InputError, NotFoundError
-from adamas.ledger import Ledger, Outcome
 from adamas.risk.flags import DETECTORS, RiskFlag
 from adamas.risk.review import freeze_bodies, review_body, review_statuses, sign
 from adamas.risk.taint import SEVERITY_WEIGHT, Taint, taint
 from adamas.risk.taint import lineage as _lineage_of
 from adamas.store import schema
+
+if TYPE_CHECKING:
+    from adamas.crypto import KeyPair
+    from adamas.ledger import Ledger, Outcome
 
 __all__ = ["FlagPage", "flag", "flags", "freeze", "lot_risk", "lot_taints", "review", "tainted_lineage"]
 
