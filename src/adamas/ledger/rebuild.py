@@ -300,8 +300,9 @@ class _Scratch:
 
         @event.listens_for(self.engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
-            # A chunk lost to a power cut is replayed again: no fsync per chunk. Ingest's next commit
-            # (synchronous=FULL) syncs the log's frames before its own, so what survives is a prefix.
+            # A chunk lost to a power cut is replayed again: no fsync per chunk (the swap's commit has
+            # one). Ingest's commits (synchronous=FULL) sync the WAL's earlier frames with their own, so
+            # what survives a power cut is a prefix of the commits.
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
             _redirect(dbapi_connection)
 
@@ -364,7 +365,7 @@ class _Scratch:
         """Put the scratch state tables in place of the live ones, inside ``conn``'s transaction.
 
         No row moves: PostgreSQL moves the scratch tables into the live schema; SQLite renames tables (the
-        live ones to ``adamas_retired_*``, freed after the commit by ``free_retired``) and their indexes.
+        live ones to ``adamas_retired_*``, freed after the commit by ``_free``) and their indexes.
         """
         if self.postgres:
             live = self.live_schema
@@ -633,6 +634,10 @@ def _run(
 
     # The tail, under the head lock: at most one chunk of events, then the swap.
     conn = scratch.engine.connect().execution_options(**{WRITE_OPTION: True})
+    if not scratch.postgres:
+        driver = conn.connection.driver_connection  # outside a transaction: SQLite refuses it inside
+        assert driver is not None
+        driver.execute("PRAGMA synchronous=FULL")  # the swap's commit is durable
     try:
         with _sequencer(conn):
             head = replayer._lock_head(conn)
