@@ -3,19 +3,24 @@ runs, between its chunks, and what ingest logged is in the rebuilt state."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Connection, create_engine, select, update
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from adamas import Ledger
 from adamas.cli import app
+from adamas.ledger import rebuild as rebuild_module
 from adamas.sim import demo_world
 from adamas.store import schema
+from adamas.store.database import _complete
 from adamas.store.rows import history_seqs
 from conftest import basic_world, fixed_clock
 
@@ -202,3 +207,162 @@ def test_a_correction_logged_during_a_rebuild_makes_it_start_over(
     rebuilt = _state(ledger)
     ledger.rebuild(restart=True)
     assert _state(ledger) == rebuilt
+
+
+# --- the swap: no row moves, and a failure anywhere leaves the live ledger ----------------------------------
+
+
+def _sqlite_schema(url: str) -> dict[str, tuple[str, int]]:
+    """The ledger file's schema objects: name -> (type, root page)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT name, type, rootpage FROM main.sqlite_master").all()
+    finally:
+        engine.dispose()
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def _index_sql(url: str) -> set[tuple[str, str]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                (row[0], row[1])
+                for row in conn.exec_driver_sql(
+                    "SELECT name, sql FROM main.sqlite_master WHERE type = 'index'"
+                )
+            }
+    finally:
+        engine.dispose()
+
+
+def _integrity(url: str) -> list[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [row[0] for row in conn.exec_driver_sql("PRAGMA integrity_check")]
+    finally:
+        engine.dispose()
+
+
+def test_the_sqlite_swap_renames_the_shadow_tables_in_place(
+    sqlite_url: str, tmp_path: Path, open_ledger: Callable[[str], Ledger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, _ = demo_world()
+    ledger = open_ledger(sqlite_url)
+    _submit(ledger, world.events)
+    honest = _state(ledger)
+    _tamper(ledger)
+    monkeypatch.setattr(rebuild_module, "FREE_STEP", 7)  # the retired tables are freed in many steps
+    shadows: dict[str, tuple[str, int]] = {}
+
+    def look(done: int, total: int) -> None:
+        if not shadows:
+            shadows.update(
+                {
+                    name.removeprefix(rebuild_module.SHADOW): found
+                    for name, found in _sqlite_schema(sqlite_url).items()
+                    if name.startswith(rebuild_module.SHADOW)
+                }
+            )
+
+    ledger.rebuild(chunk=CHUNK, progress=look)
+    assert _state(ledger) == honest
+    after = _sqlite_schema(sqlite_url)
+    # The live tables and indexes are the shadow's own B-trees (same root pages): renamed, not copied.
+    names = [t.name for t in schema.STATE_TABLES] + [
+        str(i.name) for t in schema.STATE_TABLES for i in t.indexes
+    ]
+    assert {name: after[name] for name in names} == {name: shadows[name] for name in names}
+    assert not [name for name in after if name.startswith(("adamas_rebuild", "adamas_retired"))]
+    assert _integrity(sqlite_url) == ["ok"]
+    # The indexes are as a new database has them: names and definitions.
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    open_ledger(fresh)
+    assert _index_sql(sqlite_url) == _index_sql(fresh)
+    assert _complete(ledger.engine)
+
+
+def test_without_schema_edits_the_swap_builds_the_indexes(
+    sqlite_url: str, open_ledger: Callable[[str], Ledger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, _ = demo_world()
+    ledger = open_ledger(sqlite_url)
+    _submit(ledger, world.events)
+    honest = _state(ledger)
+    _tamper(ledger)
+
+    def refused(conn: Any, edits: Any) -> None:
+        conn.exec_driver_sql("UPDATE main.sqlite_master SET name = name WHERE 0 = 1")
+        raise OperationalError("UPDATE sqlite_master", None, sqlite3.OperationalError("may not be modified"))
+
+    monkeypatch.setattr(rebuild_module, "_edit_schema", refused)
+    ledger.rebuild(chunk=CHUNK)
+    assert _state(ledger) == honest
+    assert _integrity(sqlite_url) == ["ok"]
+    assert _complete(ledger.engine)
+    assert not [n for n in _sqlite_schema(sqlite_url) if n.startswith(("adamas_rebuild", "adamas_retired"))]
+
+
+def test_a_failed_swap_leaves_the_live_state_and_the_rerun_resumes(
+    db_url: str, open_ledger: Callable[[str], Ledger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, _ = demo_world()
+    ledger = open_ledger(db_url)
+    _submit(ledger, world.events)
+    honest = _state(ledger)
+    _tamper(ledger)
+    tampered = _state(ledger)
+    swap = rebuild_module._Scratch.swap
+
+    def swap_then_fail(self: Any, conn: Connection) -> None:
+        swap(self, conn)  # every rename done, then the process dies before the commit
+        raise StopError
+
+    monkeypatch.setattr(rebuild_module._Scratch, "swap", swap_then_fail)
+    with pytest.raises(StopError):
+        ledger.rebuild(chunk=CHUNK)
+    assert _state(ledger) == tampered
+    assert _complete(ledger.engine)
+    if db_url.startswith("sqlite"):
+        assert _integrity(db_url) == ["ok"]
+    monkeypatch.setattr(rebuild_module._Scratch, "swap", swap)
+    # Every chunk was kept; the tail (less than a chunk) went with the swap's transaction.
+    resume = rebuild_module.resume_point(ledger.engine)
+    assert resume is not None
+    assert ledger.size - CHUNK <= resume < ledger.size
+    seen: list[int] = []
+    assert ledger.rebuild(chunk=CHUNK, progress=lambda done, total: seen.append(done)) == ledger.size
+    assert seen == [ledger.size]
+    assert _state(ledger) == honest
+    # A new writer sees the rebuilt state.
+    with Ledger.open(db_url, clock=fixed_clock) as other:
+        assert _state(other) == honest
+
+
+def test_tables_left_by_a_stopped_freeing_go_with_the_next_rebuild(
+    sqlite_url: str, open_ledger: Callable[[str], Ledger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, _ = demo_world()
+    ledger = open_ledger(sqlite_url)
+    _submit(ledger, world.events)
+    honest = _state(ledger)
+    _tamper(ledger)
+    free = rebuild_module._free
+
+    def stopped(engine: Any, prefixes: tuple[str, ...]) -> None:
+        if prefixes == (rebuild_module.RETIRED,):  # after the swap (not the clean-up before a rebuild)
+            raise StopError
+        free(engine, prefixes)
+
+    monkeypatch.setattr(rebuild_module, "_free", stopped)
+    with pytest.raises(StopError):
+        ledger.rebuild(chunk=CHUNK)
+    assert _state(ledger) == honest  # swapped in, the old tables not freed yet
+    assert any(n.startswith("adamas_retired") for n in _sqlite_schema(sqlite_url))
+    monkeypatch.setattr(rebuild_module, "_free", free)
+    _tamper(ledger)
+    ledger.rebuild(chunk=CHUNK)
+    assert _state(ledger) == honest
+    assert not [n for n in _sqlite_schema(sqlite_url) if n.startswith(("adamas_rebuild", "adamas_retired"))]

@@ -1,22 +1,25 @@
 """Rebuilding the state tables from the stored events: chunked, resumable, beside a running ledger.
 
 A rebuild replays the events into a *scratch* copy of the state tables, one chunk per transaction that does
-not hold the sequencer (head) lock, so ingest goes on: it waits at most for one chunk (SQLite: one chunk's
-write to the scratch file never locks the ledger's file at all). The scratch remembers how far it got, so a
-rebuild that was stopped (killed, a crash) resumes there. Once the scratch has caught up with the head, the
-rebuild takes the head lock, replays the few events logged since (at most one chunk) and puts the scratch
-tables in place of the live ones in that same transaction, then lets ingest go.
+not hold the sequencer (head) lock, so ingest goes on: it waits at most for one chunk's write. The scratch
+remembers how far it got, so a rebuild that was stopped (killed, a crash) resumes there. Once the scratch has
+caught up with the head, the rebuild takes the head lock, replays the few events logged since (at most one
+chunk) and puts the scratch tables in place of the live ones in that same transaction, then lets ingest go.
+The swap moves no row: its time does not grow with the state.
 
 Where the scratch lives, and how the replay writes there through the ordinary ingest code (which names its
-tables without a schema):
+tables without a schema, in SQLAlchemy statements, compiled statements it caches and raw SQL alike):
 
 - PostgreSQL: schema ``adamas_rebuild`` in the same database, first on the rebuild connections'
   ``search_path``; state tables resolve there, ``events`` and ``adamas_meta`` to the live schema. The swap
-  drops each live state table and moves the scratch one into the live schema (``SET SCHEMA``): no row is
-  copied under the lock.
-- SQLite: a file beside the ledger (``<file>-rebuild``), opened as ``main`` with the ledger's file attached;
-  unqualified names resolve to ``main`` first. Tables cannot move between files, so the swap copies the
-  scratch rows into the live tables (``INSERT ... SELECT``, measured in docs/benchmarks.md).
+  drops each live state table and moves the scratch one into the live schema (``SET SCHEMA``).
+- SQLite: shadow tables ``adamas_rebuild_<table>`` in the ledger's own file (made from the schema's tables,
+  their indexes named ``adamas_rebuild_<index>``). On the rebuild's connections a ``TEMP`` view named after
+  each state table (found before ``main``'s tables) reads its shadow table and ``INSTEAD OF`` triggers
+  write there. The swap renames each live table to ``adamas_retired_<table>`` and the shadow one to the
+  live name (``ALTER TABLE ... RENAME``), and gives the indexes their names by an edit of the schema table
+  (``_swap_index_names``); the retired tables are freed after the lock, a bounded number of rows per
+  transaction (``_free``).
 
 Corrections replace earlier events' effects: the rebuild knows every correction logged below the leaf it has
 looked at (``scanned``); one logged later that targets an event already replayed makes it start over.
@@ -26,13 +29,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Index,
     MetaData,
     String,
     Table,
@@ -43,7 +46,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.schema import CreateIndex
 
 from adamas.errors import AdamasError, RuleError, StorageError
 from adamas.ledger.batch import BatchState
@@ -52,7 +56,8 @@ from adamas.ledger.stored import check_leaves
 from adamas.log import leaf_hash
 from adamas.model.events import Envelope, parse_envelope
 from adamas.store import schema
-from adamas.store.database import HEAD, analyze, begin_write, open_engine, read_head
+from adamas.store.database import WRITE_OPTION, analyze, begin_write, open_engine, read_head
+from adamas.store.schema import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from adamas.ledger.ledger import Ledger
@@ -72,9 +77,15 @@ REPLAY_CHUNK: Final = 1000
 REBUILD_CHUNK: Final = 1000
 """Events replayed per transaction by a rebuild: the longest ingest waits for one such chunk."""
 SCRATCH_SCHEMA: Final = "adamas_rebuild"
-"""PostgreSQL schema of a rebuild's scratch tables (SQLite: the file ``<ledger file>-rebuild``)."""
-LIVE: Final = "adamas_live"
-"""SQLite: the name the ledger's own file is attached under on a scratch connection."""
+"""PostgreSQL schema of a rebuild's scratch tables."""
+SHADOW: Final = "adamas_rebuild_"
+"""SQLite: prefix of the scratch (shadow) tables and their indexes in the ledger's file."""
+RETIRED: Final = "adamas_retired_"
+"""SQLite: prefix of the state tables a swap replaced, until they are freed."""
+REPORT_TRIES: Final = 5
+"""SQLite: attempts at reading both states at one head before ``on_repair`` compares them under the lock."""
+FREE_STEP: Final = 5000
+"""SQLite: rows of a retired table deleted per write transaction (each a short wait for ingest)."""
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: events replayed so far, and the head they are replaying towards."""
@@ -82,7 +93,7 @@ Corrections = dict[str, dict[str, Any] | None]
 
 _scratch_meta = MetaData()
 _progress = Table(
-    "rebuild_progress",
+    SHADOW + "progress",
     _scratch_meta,
     Column("name", String(32), primary_key=True),
     Column("value", Text, nullable=False),
@@ -199,7 +210,68 @@ def recompute(
         ) from exc
 
 
-# --- the scratch copy ---------------------------------------------------------------------------------
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _renamed(table: Table, prefix: str, metadata: MetaData) -> Table:
+    """A copy of ``table`` named ``prefix + name`` whose indexes are named ``prefix + index name``: SQLite's
+    index names are global to the file, and cannot be renamed with ``ALTER``."""
+    copy = table.to_metadata(metadata, name=prefix + table.name)
+    for index in list(copy.indexes):
+        copy.indexes.discard(index)
+    for index in table.indexes:
+        if len(index.expressions) != len(index.columns):
+            raise NotImplementedError(f"the rebuild copies column indexes only, not {index.name}")
+        Index(
+            prefix + str(index.name),
+            *(copy.c[column.name] for column in index.columns),
+            unique=index.unique,
+            **dict(index.dialect_kwargs),
+        )
+    return copy
+
+
+def _index_sql(conn: Connection, index: Index) -> str:
+    """The ``CREATE INDEX`` text SQLite keeps for ``index`` (what ``index.create`` would have stored)."""
+    return str(CreateIndex(index).compile(dialect=conn.dialect))
+
+
+_shadow_meta = MetaData()
+_retired_meta = MetaData()
+_SHADOW_TABLES: Final = {t.name: _renamed(t, SHADOW, _shadow_meta) for t in schema.STATE_TABLES}
+_RETIRED_TABLES: Final = {t.name: _renamed(t, RETIRED, _retired_meta) for t in schema.STATE_TABLES}
+
+
+def _redirect(dbapi_connection: Any) -> None:
+    """SQLite: make this connection's unqualified state table names reach the shadow tables.
+
+    A ``TEMP`` view named after each state table (temp objects are found before ``main``'s) reads the shadow
+    table; ``INSTEAD OF`` triggers turn each write to the view into the same write to the shadow table. The
+    statements of the replay (any of them: SQLAlchemy's, ``adamas.store.bulk``'s compiled ones, raw SQL)
+    are the ingest's own, unchanged; ``events`` and ``adamas_meta`` are the live ones.
+    """
+    for table in schema.STATE_TABLES:
+        view, shadow = _quote(table.name), _quote(SHADOW + table.name)
+        names = [_quote(c.name) for c in table.columns]
+        columns = ", ".join(names)
+        key = " AND ".join(f"{_quote(c.name)} = OLD.{_quote(c.name)}" for c in table.primary_key.columns)
+        new = ", ".join(f"NEW.{n}" for n in names)
+        sets = ", ".join(f"{n} = NEW.{n}" for n in names)
+        trigger = SHADOW + table.name
+        dbapi_connection.execute(f"CREATE TEMP VIEW {view} AS SELECT {columns} FROM main.{shadow}")
+        dbapi_connection.execute(
+            f"CREATE TEMP TRIGGER {_quote(trigger + '_insert')} INSTEAD OF INSERT ON {view} "
+            f"BEGIN INSERT INTO {shadow} ({columns}) VALUES ({new}); END"
+        )
+        dbapi_connection.execute(
+            f"CREATE TEMP TRIGGER {_quote(trigger + '_update')} INSTEAD OF UPDATE ON {view} "
+            f"BEGIN UPDATE {shadow} SET {sets} WHERE {key}; END"
+        )
+        dbapi_connection.execute(
+            f"CREATE TEMP TRIGGER {_quote(trigger + '_delete')} INSTEAD OF DELETE ON {view} "
+            f"BEGIN DELETE FROM {shadow} WHERE {key}; END"
+        )
 
 
 class _Scratch:
@@ -216,26 +288,23 @@ class _Scratch:
                 pool_pre_ping=True,
                 connect_args={"options": f"-csearch_path={SCRATCH_SCHEMA},{self.live_schema}"},
             )
-            self.path: Path | None = None
             return
-        self.live_schema = LIVE
+        self.live_schema = "main"
         database = live.url.database or ""
         if database in ("", ":memory:") or database.startswith("file:"):
             raise StorageError(
-                "a rebuild needs the ledger in a file (its scratch copy is a file beside it)",
+                "a rebuild needs the ledger in a file (its connections redirect the state tables)",
                 code="rebuild.in_memory",
             )
-        self.path = Path(database + "-rebuild")
-        self.engine = open_engine(f"sqlite:///{self.path}")
-        live_path = str(Path(database).resolve())
+        self.engine = open_engine(live.url.render_as_string(hide_password=False))
 
         @event.listens_for(self.engine, "connect")
-        def _attach(dbapi_connection: Any, _record: Any) -> None:
-            # A scratch chunk lost to a power cut is replayed again: no fsync per chunk (WAL stays
-            # consistent). The ledger's own file keeps its synchronous=FULL for the swap.
-            dbapi_connection.execute("PRAGMA main.synchronous=NORMAL")
-            dbapi_connection.execute(f"ATTACH DATABASE ? AS {LIVE}", (live_path,))
-            dbapi_connection.execute(f"PRAGMA {LIVE}.synchronous=FULL")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            # A chunk lost to a power cut is replayed again: no fsync per chunk (the swap's commit has
+            # one). Ingest's commits (synchronous=FULL) sync the WAL's earlier frames with their own, so
+            # what survives a power cut is a prefix of the commits.
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+            _redirect(dbapi_connection)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -251,19 +320,18 @@ class _Scratch:
 
     def read_progress(self) -> dict[str, str] | None:
         """The scratch's progress rows, or None when there is no usable scratch."""
-        if self.path is not None and not self.path.exists():
-            return None
         try:
             with self.engine.connect() as conn:
                 if self.postgres:
                     found = conn.exec_driver_sql(
                         "SELECT 1 FROM information_schema.tables WHERE table_schema = %(s)s "
-                        "AND table_name = 'rebuild_progress'",
-                        {"s": SCRATCH_SCHEMA},
+                        "AND table_name = %(t)s",
+                        {"s": SCRATCH_SCHEMA, "t": _progress.name},
                     ).first()
                 else:
                     found = conn.exec_driver_sql(
-                        "SELECT 1 FROM main.sqlite_master WHERE name = 'rebuild_progress'"
+                        "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?",
+                        (_progress.name,),
                     ).first()
                 if found is None:
                     return None
@@ -277,24 +345,28 @@ class _Scratch:
         if self.postgres:
             with self.live.begin() as conn:
                 conn.exec_driver_sql(f"CREATE SCHEMA {SCRATCH_SCHEMA}")
-        with self.engine.begin() as conn:
-            for table in (*schema.STATE_TABLES, _progress):
+            tables = list(schema.STATE_TABLES)
+        else:
+            tables = list(_SHADOW_TABLES.values())
+        with begin_write(self.engine) as conn:
+            for table in (*tables, _progress):
                 table.create(conn)
             conn.execute(_progress.insert(), [{"name": k, "value": v} for k, v in progress.items()])
 
     def drop(self) -> None:
-        """Remove the scratch copy, if any."""
+        """Remove the scratch copy, if any (and, SQLite, state tables a swap replaced but did not free)."""
         if self.postgres:
             with self.live.begin() as conn:
                 conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE")
             return
-        self.engine.dispose()
-        assert self.path is not None
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(str(self.path) + suffix).unlink(missing_ok=True)
+        _free(self.live, (SHADOW, RETIRED))
 
     def swap(self, conn: Connection) -> None:
-        """Put the scratch state tables in place of the live ones, inside ``conn``'s transaction."""
+        """Put the scratch state tables in place of the live ones, inside ``conn``'s transaction.
+
+        No row moves: PostgreSQL moves the scratch tables into the live schema; SQLite renames tables (the
+        live ones to ``adamas_retired_*``, freed after the commit by ``_free``) and their indexes.
+        """
         if self.postgres:
             live = self.live_schema
             for table in schema.STATE_TABLES:
@@ -303,16 +375,113 @@ class _Scratch:
             conn.exec_driver_sql(f"DROP SCHEMA {SCRATCH_SCHEMA} CASCADE")
             return
         for table in schema.STATE_TABLES:
-            columns = ", ".join(f'"{c.name}"' for c in table.c)
-            conn.exec_driver_sql(f'DELETE FROM {LIVE}."{table.name}"')
-            conn.exec_driver_sql(
-                f'INSERT INTO {LIVE}."{table.name}" ({columns}) SELECT {columns} FROM main."{table.name}"'
-            )
+            # This connection's views and triggers name the shadow tables: gone before they are renamed
+            # (the connection is discarded after this transaction).
+            conn.exec_driver_sql(f"DROP VIEW temp.{_quote(table.name)}")
+        for table in schema.STATE_TABLES:
+            retired, shadow = _RETIRED_TABLES[table.name], _SHADOW_TABLES[table.name]
+            conn.exec_driver_sql(f"ALTER TABLE main.{_quote(table.name)} RENAME TO {_quote(retired.name)}")
+            conn.exec_driver_sql(f"ALTER TABLE main.{_quote(shadow.name)} RENAME TO {_quote(table.name)}")
+        _swap_index_names(conn)
+        conn.exec_driver_sql(f"DROP TABLE main.{_quote(_progress.name)}")
+
+
+def _swap_index_names(conn: Connection) -> None:
+    """SQLite: give the swapped-in tables' indexes their schema's names, and the retired ones others.
+
+    ``ALTER`` cannot rename an index. Its name lives only in the schema table (the index's pages do not hold
+    it), so the rename is an edit of that table: SQLite's documented procedure for schema changes that leave
+    the file's content alone (lang_altertable.html, "making other kinds of table schema changes"):
+    ``writable_schema``, the rows edited, then a new schema version, which makes every connection reload the
+    schema. A library that refuses the edit (built defensive) gets the indexes rebuilt instead, in time that
+    grows with the tables (docs/benchmarks.md).
+    """
+    edits: list[tuple[str, str, str]] = []  # (name now, name after, CREATE INDEX text after)
+    for table in schema.STATE_TABLES:
+        retired = {str(i.name): i for i in _RETIRED_TABLES[table.name].indexes}
+        for index in table.indexes:
+            name = str(index.name)
+            edits.append((name, RETIRED + name, _index_sql(conn, retired[RETIRED + name])))
+            edits.append((SHADOW + name, name, _index_sql(conn, index)))
+    try:
+        with conn.begin_nested():
+            _edit_schema(conn, edits)
+    except OperationalError:
+        _rebuild_indexes(conn)
+
+
+def _edit_schema(conn: Connection, edits: list[tuple[str, str, str]]) -> None:
+    """Rename indexes in SQLite's schema table: ``(name now, name after, CREATE INDEX text after)``."""
+    version = int(conn.exec_driver_sql("PRAGMA main.schema_version").scalar_one())
+    conn.exec_driver_sql("PRAGMA writable_schema=ON")
+    try:
+        for old, new, sql in edits:
+            changed = conn.exec_driver_sql(
+                "UPDATE main.sqlite_master SET name = ?, sql = ? WHERE type = 'index' AND name = ?",
+                (new, sql, old),
+            ).rowcount
+            if changed != 1:
+                raise StorageError(
+                    f"the rebuild's swap found {changed} indexes named {old}", code="rebuild.swap"
+                )
+        conn.exec_driver_sql(f"PRAGMA main.schema_version={version + 1}")
+    finally:
+        conn.exec_driver_sql("PRAGMA writable_schema=OFF")
+
+
+def _rebuild_indexes(conn: Connection) -> None:
+    """SQLite without schema edits: drop both tables' indexes, build the live ones again (time: the rows)."""
+    for table in schema.STATE_TABLES:
+        for index in table.indexes:
+            conn.exec_driver_sql(f"DROP INDEX main.{_quote(str(index.name))}")
+            conn.exec_driver_sql(f"DROP INDEX main.{_quote(SHADOW + str(index.name))}")
+            index.create(conn)
+
+
+def _free(engine: Engine, prefixes: tuple[str, ...]) -> None:
+    """SQLite: drop every table whose name starts with one of ``prefixes``, freeing its rows in steps.
+
+    ``DROP TABLE`` visits every page of the table in one write transaction, which ingest would wait for
+    (measured: 0.36 s for 200,000 rows of 250 bytes); deleting ``FREE_STEP`` rows per transaction keeps each
+    wait short, and the last, emptied table drops at once.
+    """
+    with engine.connect() as conn:
+        names = [
+            str(name)
+            for (name,) in conn.exec_driver_sql("SELECT name FROM main.sqlite_master WHERE type = 'table'")
+            if str(name).startswith(prefixes)
+        ]
+    for name in names:
+        table = _quote(name)
+        with begin_write(engine) as conn:
+            columns = conn.exec_driver_sql(f"PRAGMA main.table_info({table})").all()
+            key = ", ".join(_quote(c[1]) for c in sorted(columns, key=lambda c: int(c[5])) if c[5]) or "rowid"
+            for index in conn.exec_driver_sql(f"PRAGMA main.index_list({table})").all():
+                if index[3] == "c":  # made by CREATE INDEX (the others belong to the table's keys)
+                    conn.exec_driver_sql(f"DROP INDEX main.{_quote(index[1])}")
+        while True:
+            with begin_write(engine) as conn:
+                deleted = conn.exec_driver_sql(
+                    f"DELETE FROM main.{table} WHERE ({key}) IN "
+                    f"(SELECT {key} FROM main.{table} LIMIT {FREE_STEP})"
+                ).rowcount
+                if deleted < FREE_STEP:
+                    conn.exec_driver_sql(f"DROP TABLE main.{table}")
+                    break
 
 
 def _put(conn: Connection, values: dict[str, str]) -> None:
     for name, value in values.items():
         conn.execute(update(_progress).where(_progress.c.name == name).values(value=value))
+
+
+def _usable(progress: dict[str, str] | None, identity: str) -> bool:
+    """True when a scratch's progress is this ledger's, made by this schema version (else: start over)."""
+    return (
+        progress is not None
+        and progress.get("identity") == identity
+        and progress.get("schema") == str(SCHEMA_VERSION)
+    )
 
 
 def _identity(conn: Connection) -> str:
@@ -372,7 +541,7 @@ def resume_point(engine: Engine) -> int | None:
         if found is None or int(found.get("done", "0")) == 0:
             return None
         with engine.connect() as conn:
-            if found.get("identity") != _identity(conn):
+            if not _usable(found, _identity(conn)):
                 return None
         return int(found["done"])
     finally:
@@ -403,9 +572,10 @@ def _run(
         check_leaves(conn, head)
         identity = _identity(conn)
     state = None if restart else scratch.read_progress()
-    if state is None or state.get("identity") != identity or int(state.get("done", "-1")) > head:
-        scratch.create({"identity": identity, "done": "0", "scanned": "0"})
-        state = {"done": "0", "scanned": "0"}
+    if not _usable(state, identity) or int(state.get("done", "-1")) > head:  # type: ignore[union-attr]
+        state = {"identity": identity, "schema": str(SCHEMA_VERSION), "done": "0", "scanned": "0"}
+        scratch.create(state)
+    assert state is not None
     done, scanned = int(state["done"]), int(state["scanned"])
     with scratch.engine.connect() as conn:
         fixes = corrections(conn, scanned)
@@ -424,49 +594,100 @@ def _run(
             fixes.update(new)
         scanned = upto
 
-    # Replay chunk by chunk without the head lock, until the rest is less than one chunk.
-    while True:
-        with scratch.engine.begin() as conn:
-            head = read_head(conn)
-            learn(conn, head)
-            if head - done <= chunk:
-                _put(conn, {"scanned": str(scanned)})
-                break
-            rows = _events(conn, done, done + chunk)
+    def catch_up(conn: Connection, head: int) -> None:
+        """Replay (and store) the events ``done..head`` into the scratch, in chunks."""
+        nonlocal done
+        learn(conn, head)
+        while done < head:
+            rows = _events(conn, done, min(head, done + chunk))
             replay(replayer, conn, rows, fixes).write()
             done = rows[-1].seq + 1
-            _put(conn, {"done": str(done), "scanned": str(scanned)})
+        _put(conn, {"done": str(done), "scanned": str(scanned)})
+
+    # Replay chunk by chunk without the head lock, until the rest is less than one chunk. Each chunk is
+    # worked out in a read transaction and written in a transaction of its own: the write is all that
+    # SQLite's writers (ingest) wait for, as the scratch is in the ledger's file.
+    while True:
+        with scratch.engine.connect() as conn:
+            with conn.begin():
+                head = read_head(conn)
+                learn(conn, head)
+                caught_up = head - done <= chunk
+                if not caught_up:
+                    rows = _events(conn, done, done + chunk)
+                    replayed = replay(replayer, conn, rows, fixes)
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                if not caught_up:
+                    replayed.write()
+                    done = rows[-1].seq + 1
+                _put(conn, {"done": str(done), "scanned": str(scanned)})
+        if caught_up:
+            break
         if progress is not None:
             progress(done, head)
 
     if on_repair is not None:
         # The repairs: the live state against the replayed one, both read at one head; events logged after
         # it change both copies alike (ingest the live one, the tail replay the scratch one).
-        with _snapshot_read(scratch) as conn:
-            head = read_head(conn)
-            learn(conn, head)
-            rows = _events(conn, done, head)
-            if rows:
-                replay(replayer, conn, rows, fixes).write()
-                done = rows[-1].seq + 1
-            _put(conn, {"done": str(done), "scanned": str(scanned)})
-            for difference in differences(scratch.live_state(conn), snapshot(conn)):
-                on_repair(difference)
+        _report(scratch, catch_up, on_repair)
 
     # The tail, under the head lock: at most one chunk of events, then the swap.
-    with begin_write(scratch.engine) as conn:
-        if not scratch.postgres:
-            # Take the ledger file's write lock now, before reading its head (the scratch's is taken).
-            conn.exec_driver_sql(f"UPDATE {LIVE}.adamas_meta SET value = value WHERE name = '{HEAD}'")
-        head = replayer._lock_head(conn)
-        learn(conn, head)
-        while done < head:
-            rows = _events(conn, done, min(head, done + chunk))
-            replay(replayer, conn, rows, fixes).write()
-            done = rows[-1].seq + 1
-        scratch.swap(conn)
+    conn = scratch.engine.connect().execution_options(**{WRITE_OPTION: True})
     if not scratch.postgres:
-        scratch.drop()
+        driver = conn.connection.driver_connection  # outside a transaction: SQLite refuses it inside
+        assert driver is not None
+        driver.execute("PRAGMA synchronous=FULL")  # the swap's commit is durable
+    try:
+        with _sequencer(conn):
+            head = replayer._lock_head(conn)
+            catch_up(conn, head)
+            scratch.swap(conn)
+    finally:
+        if not scratch.postgres:
+            conn.invalidate()  # its views were dropped for the swap: never reused
+        conn.close()
+    if not scratch.postgres:
+        _free(scratch.live, (RETIRED,))
     if progress is not None:
         progress(done, head)
     return head
+
+
+@contextlib.contextmanager
+def _sequencer(conn: Connection) -> Iterator[None]:
+    """The transaction of the tail replay and the swap: it holds the head lock (apart for benchmarks)."""
+    with conn.begin():
+        yield
+
+
+def _report(
+    scratch: _Scratch,
+    catch_up: Callable[[Connection, int], None],
+    on_repair: Callable[[StateDifference], None],
+) -> None:
+    """Tell ``on_repair`` every difference between the live state and the scratch, read at one head."""
+    if scratch.postgres:
+        # One repeatable-read transaction both brings the scratch to its head and compares.
+        with _snapshot_read(scratch) as conn:
+            catch_up(conn, read_head(conn))
+            _differences(scratch, conn, on_repair)
+        return
+    # SQLite: writing the scratch takes the ledger file's write lock, so the catch-up is a short write of
+    # its own and the comparison a read that follows; if ingest logged events between the two, again.
+    for _ in range(REPORT_TRIES):
+        with begin_write(scratch.engine) as conn:
+            head = read_head(conn)
+            catch_up(conn, head)
+        with _snapshot_read(scratch) as conn:
+            if read_head(conn) == head:
+                _differences(scratch, conn, on_repair)
+                return
+    with begin_write(scratch.engine) as conn:  # ingest never paused: compare holding the lock
+        catch_up(conn, read_head(conn))
+        _differences(scratch, conn, on_repair)
+
+
+def _differences(scratch: _Scratch, conn: Connection, on_repair: Callable[[StateDifference], None]) -> None:
+    for difference in differences(scratch.live_state(conn), snapshot(conn)):
+        on_repair(difference)
