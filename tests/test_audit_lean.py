@@ -160,6 +160,8 @@ REFUSED = {
         "lot.receive", "lots", [{"id": "R1a", "carats": "1.00"}, {"id": "R1a", "carats": "2.00"}]
     ),
     "no lots": _set("lot.merge", "lots", []),
+    "1,001 lots in a shipment": _set("lot.ship", "lots", [f"L{i:04d}" for i in range(1001)]),
+    "1,001 parts": _set("lot.split", "into", [{"id": f"L{i:04d}", "carats": "1.00"} for i in range(1001)]),
     "zero stones": _set("lot.register", "lot.stones", 0),
     "too many stones": _set("lot.register", "lot.stones", 10**9 + 1),
     "a polished output of two stones": _set("lot.manufacture", "into.0.stones", 2),

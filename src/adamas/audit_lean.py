@@ -223,19 +223,17 @@ _ID_MEMBER: Final = re.compile(rb'"id":"([^"]*)"')
 def _items(match: re.Match[bytes]) -> bool:
     """The array checks the expression cannot make: at most 1,000 items, and distinct ids where the schema
     asks for them (``Reader.ids``, ``lot.receive``'s lots)."""
-    groups = match.groupdict()
-    ids = groups.get("ids")
-    if ids is not None:
-        names = ids.split(b",")
+    present = match.re.groupindex  # the array groups of this event type (only those can be set)
+    if "ids" in present:
+        names = match.group("ids").split(b",")
         if len(names) > _MAX_ITEMS or len(set(names)) != len(names):
             return False
-    received = groups.get("received")
-    if received is not None:
-        names = _ID_MEMBER.findall(received)
+    if "received" in present:
+        names = _ID_MEMBER.findall(match.group("received"))
         if len(names) > _MAX_ITEMS or len(set(names)) != len(names):
             return False
     for name in ("parts", "rest"):
-        items = groups.get(name)
+        items = match.group(name) if name in present else None
         if items is not None and items.count(b'"id":"') > _MAX_ITEMS:
             return False
     return True
