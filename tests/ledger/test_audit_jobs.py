@@ -156,3 +156,27 @@ def test_the_cli_takes_jobs(forged: tuple[str, int, int], monkeypatch: pytest.Mo
     assert outputs[0] == outputs[1]
     result = CliRunner().invoke(app, ["audit", "--db", url, "--jobs", "0"])
     assert result.exit_code == 2
+
+
+def test_the_tile_worker_runs_only_on_a_core_no_signature_worker_takes(
+    forged: tuple[str, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _, _ = forged
+    monkeypatch.setattr(audit_db.DatabaseAudit, "sign_min", 1)
+    monkeypatch.setattr(audit_db.DatabaseAudit, "worker_min", 1)
+    monkeypatch.setattr(audit_db.os, "cpu_count", lambda: 3)
+    started: list[int] = []
+    tile_worker = audit_db.TileWorker
+
+    def spy() -> Any:
+        started.append(1)
+        return tile_worker()
+
+    monkeypatch.setattr(audit_db, "TileWorker", spy)
+    reports = {}
+    for jobs in (1, 2, 3):
+        started.clear()
+        reports[jobs] = audit(db=url, jobs=jobs)
+        assert bool(started) == (jobs < 3), jobs
+    assert _faults(reports[1]) == _faults(reports[2]) == _faults(reports[3])
+    assert reports[1].tiles == reports[3].tiles
