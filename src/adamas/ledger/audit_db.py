@@ -5,6 +5,7 @@ tables are compared with the state the rules rebuild from the events.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -150,8 +151,11 @@ class DatabaseAudit:
             envelopes = ParallelEnvelopeCheck(self.faults, self.jobs)
         else:
             envelopes = EnvelopeCheck(self.faults, on_envelope)
-        # A large audit hands the node hashing of each chunk to the tile worker while it reads the next.
-        worker = TileWorker() if size >= self.worker_min else None
+        # A large audit hands the node hashing of each chunk to the tile worker while it reads the next, if a
+        # core is left for it: beside a signature worker on every core, its start (a third of a second of CPU,
+        # SQLAlchemy imported) and its pipes cost more than the ~1 us per leaf it would take off this process.
+        spare = not isinstance(envelopes, ParallelEnvelopeCheck) or self.jobs < (os.cpu_count() or 1)
+        worker = TileWorker() if size >= self.worker_min and spare else None
         try:
             pending: _Chunk | None = None
             start = 0
