@@ -54,6 +54,7 @@ def test_help_imports_no_command_module_nor_storage() -> None:
     assert "lot" in out and "witness" in out
     assert _under(modules, "adamas") == {
         "adamas",
+        "adamas._lazy",
         "adamas.errors",
         "adamas.cli",
         "adamas.cli._app",

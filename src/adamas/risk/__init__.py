@@ -9,9 +9,10 @@ computes the KP's Annex III figures. This package reads the ledger and writes on
 from __future__ import annotations
 
 import sys
-from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from adamas._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from adamas.risk.config import DEFAULTS, Thresholds
@@ -50,16 +51,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'adamas.risk' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 class _Package(ModuleType):
