@@ -29,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from adamas import Ledger
 from adamas.model.values import parse_time
@@ -124,6 +125,26 @@ def build_ledger(url: str, events: int, batch: int = 2000, *, resume: bool = Fal
     return time.perf_counter() - t0
 
 
+def prewarm(url: str) -> None:
+    """PostgreSQL's ``--warm``: every Adamas table, index and TOAST relation read once into the OS page cache
+    (``pg_prewarm`` in ``read`` mode, PostgreSQL's contrib module), as ``--warm`` reads a SQLite file."""
+    engine = open_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+            blocks = conn.exec_driver_sql(
+                "SELECT coalesce(sum(pg_prewarm(c.oid, 'read')), 0) FROM pg_class c "
+                "WHERE c.relnamespace IN ('public'::regnamespace, 'pg_toast'::regnamespace) "
+                "AND c.relkind IN ('r', 'i', 't') AND c.relpersistence = 'p'"
+            ).scalar_one()
+    except SQLAlchemyError as exc:
+        print(f"  {url}: not warmed ({exc.__class__.__name__}: {exc})", file=sys.stderr)
+        return
+    finally:
+        engine.dispose()
+    print(f"  {url}: {int(blocks) * 8192 / 1e9:.1f} GB read once (pg_prewarm)", file=sys.stderr)
+
+
 def run(url: str, events: int, samples: int, *, reuse: bool = False, warm: bool = False) -> dict[str, Any]:
     """Build (or reuse) and measure one database; the figures as a dict."""
     url = normalize_url(url)
@@ -136,6 +157,8 @@ def run(url: str, events: int, samples: int, *, reuse: bool = False, warm: bool 
         with Path(url.removeprefix("sqlite:///")).open("rb") as f:
             while f.read(1 << 20):
                 pass
+    elif warm:
+        prewarm(url)
     with Ledger.open(url) as ledger:
         backend = ledger.engine.dialect.name
         stories = events // STORY_EVENTS
@@ -248,7 +271,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--db", action="append", help="database URL (repeatable); {events} is replaced")
     parser.add_argument("--reuse", action="store_true", help="keep a database already built at this size")
-    parser.add_argument("--warm", action="store_true", help="read a SQLite file once before measuring")
+    parser.add_argument(
+        "--warm", action="store_true", help="read the database once first (SQLite: its file; else pg_prewarm)"
+    )
     parser.add_argument("--build-only", action="store_true", help="build (or reuse) and stop")
     parser.add_argument("--no-record", action="store_true", help="do not write .bench/results/trace.json")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
