@@ -25,8 +25,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy --strict src
 
+# The suite runs on every core (pytest-xdist; each worker has its own PostgreSQL database, tests/conftest.py),
+# a file's tests on one worker so that module fixtures are built once. TEST_JOBS=0 runs it in this process.
+TEST_JOBS ?= auto
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_JOBS) --dist loadfile
 
 # `make bench`: every benchmark below in turn (each records its figures in .bench/results/), then the table at
 # the top of docs/benchmarks.md is rewritten from them (benchmarks/report.py). A failed benchmark does not

@@ -7,13 +7,14 @@ storage suite must really run on both.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
 
 from adamas import Ledger
 from adamas.ledger import Outcome
@@ -28,13 +29,36 @@ FIXED_NOW = "2026-03-20T00:00:00Z"
 
 
 def postgres_url() -> str | None:
-    """The PostgreSQL URL for tests, or None (which fails the run under CI)."""
+    """The PostgreSQL URL for tests, or None (which fails the run under CI).
+
+    Under pytest-xdist each worker gets a database of its own beside the configured one (``test_gw0``,
+    ``test_gw1``, ...), created on first use: workers empty their database before each test.
+    """
     url = os.environ.get("ADAMAS_TEST_POSTGRES_URL")
     if not url:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but ADAMAS_TEST_POSTGRES_URL is not set: PostgreSQL tests must run in CI")
         return None
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url, worker) if worker else url
+
+
+@functools.cache
+def _worker_database(url: str, worker: str) -> str:
+    """``url`` with its database renamed for this xdist worker, the database created if it is missing."""
+    base = make_url(normalize_url(url))
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            found = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": name}
+            ).first()
+            if found is None:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _fresh_postgres() -> str:
