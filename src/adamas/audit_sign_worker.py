@@ -25,7 +25,7 @@ import struct
 import sys
 from typing import Any, BinaryIO
 
-from adamas.audit_lean import lean
+from adamas.audit_lean import Lean, lean
 from adamas.crypto.keys import verify_raw
 from adamas.errors import AdamasError
 from adamas.model.events import Event, parse_envelope
@@ -56,11 +56,7 @@ def check(entry: bytes, keys: Keys) -> tuple[Any, ...]:
     and the lean check proves what the parse would (a canonical, valid envelope); any other is parsed."""
     custody = lean(entry)
     if custody is not None:
-        type_, actor, key_id, body, signature = custody
-        owner = keys.get(key_id)
-        if owner is None or owner[0] != actor:
-            return (2, type_, actor, key_id, None, None, False, [])
-        return (2, type_, actor, key_id, owner[0], owner[1], verify_raw(owner[1], body, signature), [])
+        return _signed(keys, custody, [])
     try:
         envelope = parse_envelope(entry)
     except AdamasError as exc:
@@ -70,14 +66,22 @@ def check(entry: bytes, keys: Keys) -> tuple[Any, ...]:
     event = envelope.event
     registered = registrations(event)
     lookup = {k: (owner, public) for k, owner, public in registered} if event.type == "genesis" else keys
-    owner = lookup.get(event.key)
-    if owner is None or owner[0] != event.actor:
-        return (2, event.type, event.actor, event.key, None, None, False, registered)
-    verified = verify_raw(owner[1], envelope.body_bytes, envelope.signature)
-    if verified:
+    signed = (event.type, event.actor, event.key, envelope.body_bytes, envelope.signature)
+    result = _signed(lookup, signed, registered)
+    if result[6]:  # verified: its registrations count from the next entry on
         for key_id, key_owner, public in registered:
             keys[key_id] = (key_owner, public)
-    return (2, event.type, event.actor, event.key, owner[0], owner[1], verified, registered)
+    return result
+
+
+def _signed(keys: Keys, signed: Lean, registered: list[tuple[str, str, bytes]]) -> tuple[Any, ...]:
+    """The ``(2, ...)`` result of an envelope (``signed``: type, actor, key id, body, signature): its
+    signature checked under the key ``keys`` gives the key id, if that key is the actor's."""
+    type_, actor, key_id, body, signature = signed
+    owner = keys.get(key_id)
+    if owner is None or owner[0] != actor:
+        return (2, type_, actor, key_id, None, None, False, registered)
+    return (2, type_, actor, key_id, owner[0], owner[1], verify_raw(owner[1], body, signature), registered)
 
 
 def _read(source: BinaryIO, size: int) -> bytes:

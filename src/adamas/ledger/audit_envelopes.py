@@ -56,23 +56,29 @@ class EnvelopeCheck:
 
     def _custody(self, index: int, custody: Lean) -> None:
         """``_signed`` for an entry the lean check accepted: a custody event, which registers no key."""
-        _, actor, key, body, signature = custody
         if index == 0:
             self.faults.add("audit.envelope", "leaf 0 is not the genesis event", leaf=index)
-        owner = self.keys.get(key)
+        self._verify(index, self.keys, custody)
+
+    def _verify(self, index: int, keys: dict[str, tuple[str, bytes]], signed: Lean) -> bool:
+        """Check leaf ``index``'s signature (``signed``: type, actor, key id, body, signature) under the key,
+        which ``keys`` must give to the actor; count it, or record the fault."""
+        _, actor, key, body, signature = signed
+        owner = keys.get(key)
         if owner is None or owner[0] != actor:
             self.faults.add(
                 "audit.unknown_key",
                 f"leaf {index} is signed with key {key}, which no earlier leaf registered for {actor}",
                 leaf=index,
             )
-            return
+            return False
         if not verify_raw(owner[1], body, signature):
             self.faults.add(
                 "audit.signature", f"leaf {index}: the signature does not verify under key {key}", leaf=index
             )
-            return
+            return False
         self.verified += 1
+        return True
 
     def _signed(self, index: int, envelope: Envelope) -> None:
         event = envelope.event
@@ -85,23 +91,9 @@ class EnvelopeCheck:
                 return
         elif index == 0:
             self.faults.add("audit.envelope", "leaf 0 is not the genesis event", leaf=index)
-        owner = keys.get(event.key)
-        if owner is None or owner[0] != event.actor:
-            self.faults.add(
-                "audit.unknown_key",
-                f"leaf {index} is signed with key {event.key}, which no earlier leaf registered for "
-                f"{event.actor}",
-                leaf=index,
-            )
+        signed = (event.type, event.actor, event.key, envelope.body_bytes, envelope.signature)
+        if not self._verify(index, keys, signed):
             return
-        if not verify_raw(owner[1], envelope.body_bytes, envelope.signature):
-            self.faults.add(
-                "audit.signature",
-                f"leaf {index}: the signature does not verify under key {event.key}",
-                leaf=index,
-            )
-            return
-        self.verified += 1
         fields = event.fields
         if event.type in ("genesis", "participant.register"):
             spec = fields["administrator" if event.type == "genesis" else "participant"]

@@ -141,10 +141,16 @@ def lot_view(conn: Connection, lot_id: str) -> LotView:
 
 def history(conn: Connection, lot_id: str) -> list[HistoryEntry]:
     """Every event that touched the lot, in log order (the lot's row read once: it holds the leaves)."""
-    stored = conn.execute(select(schema.lots.c.history).where(schema.lots.c.id == lot_id)).first()
-    if stored is None:
+    leaves = _lot_leaves(conn, lot_id)
+    if leaves is None:
         raise NotFoundError(f"there is no lot {lot_id}", code="lot.not_found", field="lot")
-    return history_entries(conn, lot=lot_id, leaves=history_seqs(stored.history))
+    return history_entries(conn, lot=lot_id, leaves=leaves)
+
+
+def _lot_leaves(conn: Connection, lot_id: str) -> list[int] | None:
+    """The leaves of the events that touched the lot, in log order (its row's history); None: no such lot."""
+    stored = conn.execute(select(schema.lots.c.history).where(schema.lots.c.id == lot_id)).first()
+    return None if stored is None else history_seqs(stored.history)
 
 
 def history_entries(
@@ -187,8 +193,7 @@ def history_entries(
         # The lot's leaves are its row's history (schema version 7); the events are then read by leaf, a
         # bounded IN list at a time, in log order.
         if leaves is None:
-            stored = conn.execute(select(schema.lots.c.history).where(schema.lots.c.id == lot)).scalar()
-            leaves = history_seqs(stored)
+            leaves = _lot_leaves(conn, lot) or []
         seqs = [seq for seq in leaves if seq > after]
         if limit is not None and actor is None:
             seqs = seqs[:limit]
