@@ -59,13 +59,7 @@ any_json: st.SearchStrategy[Any] = st.recursive(
 @settings(max_examples=800, deadline=None)
 @given(any_json)
 def test_canonicalize_agrees_with_the_library_on_any_value(value: Any) -> None:
-    try:
-        expected = rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, TypeError, ValueError):
-        with pytest.raises(InputError):
-            canonicalize(value)
-        return
-    assert canonicalize(value) == expected
+    _agrees_with_the_library(value)
 
 
 @pytest.mark.parametrize(
@@ -79,6 +73,11 @@ def test_canonicalize_agrees_with_the_library_on_any_value(value: Any) -> None:
     ],
 )
 def test_canonicalize_falls_back_to_the_library(value: Any) -> None:
+    _agrees_with_the_library(value)
+
+
+def _agrees_with_the_library(value: Any) -> None:
+    """``canonicalize`` gives the RFC 8785 library's bytes for ``value``, or refuses where it refuses."""
     try:
         expected = rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError):

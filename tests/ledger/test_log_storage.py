@@ -38,6 +38,7 @@ from adamas.log import (
     verify_consistency,
 )
 from adamas.model.values import format_time_ns
+from adamas.sim import World
 from adamas.store import schema as tables
 from adamas.store.database import begin_write, open_engine, read_meta
 from adamas.store.rows import history_seqs
@@ -412,14 +413,20 @@ def _stored(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     return stored
 
 
-def test_migration_from_schema_five_keeps_every_event_lot_event_and_edge(db_url: str) -> None:
-    """Version 6 drops the leaf-hash column and the (key, time) index, and (SQLite) lays the events and
-    lot edges out anew; version 7 folds the lot events into the lots' histories: every row survives byte
-    for byte, the audit still passes, and the ledger reads and grows as before."""
+def _shipped_world() -> World:
+    """A lot produced, split in two, and one half shipped (not yet received): histories and edges to keep."""
     w = basic_world()
     w.produce("miner", "LOT-1", "mine-a", "10.00", stones=4)
     w.split("miner", "LOT-1", {"LOT-1a": "6.00", "LOT-1b": "4.00"}, stones={"LOT-1a": 2, "LOT-1b": 2})
     w.ship("miner", "s-1", ["LOT-1a"], "trader")
+    return w
+
+
+def test_migration_from_schema_five_keeps_every_event_lot_event_and_edge(db_url: str) -> None:
+    """Version 6 drops the leaf-hash column and the (key, time) index, and (SQLite) lays the events and
+    lot edges out anew; version 7 folds the lot events into the lots' histories: every row survives byte
+    for byte, the audit still passes, and the ledger reads and grows as before."""
+    w = _shipped_world()
     with Ledger.open(db_url, create=True, clock=fixed_clock, origin=ORIGIN) as ledger:
         assert all(o.ok for o in ledger.submit(w.events))
         before = _stored(ledger.engine)
@@ -461,10 +468,7 @@ def test_migration_from_schema_five_keeps_every_event_lot_event_and_edge(db_url:
 def test_migration_from_schema_six_folds_every_lot_event_into_the_lots_histories(db_url: str) -> None:
     """Version 7 moves each lot's (lot, leaf) rows into its ``lots.history``: every pair is kept, in log
     order, the table goes, the audit passes, and a lot's history reads and grows as before."""
-    w = basic_world()
-    w.produce("miner", "LOT-1", "mine-a", "10.00", stones=4)
-    w.split("miner", "LOT-1", {"LOT-1a": "6.00", "LOT-1b": "4.00"}, stones={"LOT-1a": 2, "LOT-1b": 2})
-    w.ship("miner", "s-1", ["LOT-1a"], "trader")
+    w = _shipped_world()
     with Ledger.open(db_url, create=True, clock=fixed_clock, origin=ORIGIN) as ledger:
         assert all(o.ok for o in ledger.submit(w.events))
         before = _stored(ledger.engine)

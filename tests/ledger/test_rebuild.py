@@ -49,14 +49,22 @@ def _tamper(ledger: Ledger) -> None:
         conn.execute(update(schema.lots).values(holder="nobody"))
 
 
-def test_a_stopped_rebuild_resumes_and_ends_as_an_uninterrupted_one(
-    db_url: str, open_ledger: Callable[[str], Ledger]
-) -> None:
+def _tampered(
+    open_ledger: Callable[[str], Ledger], url: str
+) -> tuple[Ledger, dict[str, list[tuple[Any, ...]]]]:
+    """A ledger at ``url`` holding the demo world, its lots' holders then altered; and its honest state."""
     world, _ = demo_world()
-    ledger = open_ledger(db_url)
+    ledger = open_ledger(url)
     _submit(ledger, world.events)
     honest = _state(ledger)
     _tamper(ledger)
+    return ledger, honest
+
+
+def test_a_stopped_rebuild_resumes_and_ends_as_an_uninterrupted_one(
+    db_url: str, open_ledger: Callable[[str], Ledger]
+) -> None:
+    ledger, honest = _tampered(open_ledger, db_url)
     tampered = _state(ledger)
 
     calls: list[int] = []
@@ -150,11 +158,7 @@ def test_ingest_goes_on_between_the_chunks_of_a_rebuild(
 
 
 def test_the_cli_resumes_unless_told_to_restart(db_url: str, open_ledger: Callable[[str], Ledger]) -> None:
-    world, _ = demo_world()
-    ledger = open_ledger(db_url)
-    _submit(ledger, world.events)
-    honest = _state(ledger)
-    _tamper(ledger)
+    ledger, honest = _tampered(open_ledger, db_url)
 
     def stop(done: int, total: int) -> None:
         if done >= 2 * CHUNK:
@@ -249,11 +253,7 @@ def _integrity(url: str) -> list[str]:
 def test_the_sqlite_swap_renames_the_shadow_tables_in_place(
     sqlite_url: str, tmp_path: Path, open_ledger: Callable[[str], Ledger], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world, _ = demo_world()
-    ledger = open_ledger(sqlite_url)
-    _submit(ledger, world.events)
-    honest = _state(ledger)
-    _tamper(ledger)
+    ledger, honest = _tampered(open_ledger, sqlite_url)
     monkeypatch.setattr(rebuild_module, "FREE_STEP", 7)  # the retired tables are freed in many steps
     shadows: dict[str, tuple[str, int]] = {}
 
@@ -287,11 +287,7 @@ def test_the_sqlite_swap_renames_the_shadow_tables_in_place(
 def test_without_schema_edits_the_swap_builds_the_indexes(
     sqlite_url: str, open_ledger: Callable[[str], Ledger], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world, _ = demo_world()
-    ledger = open_ledger(sqlite_url)
-    _submit(ledger, world.events)
-    honest = _state(ledger)
-    _tamper(ledger)
+    ledger, honest = _tampered(open_ledger, sqlite_url)
 
     def refused(conn: Any, edits: Any) -> None:
         conn.exec_driver_sql("UPDATE main.sqlite_master SET name = name WHERE 0 = 1")
@@ -308,11 +304,7 @@ def test_without_schema_edits_the_swap_builds_the_indexes(
 def test_a_failed_swap_leaves_the_live_state_and_the_rerun_resumes(
     db_url: str, open_ledger: Callable[[str], Ledger], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world, _ = demo_world()
-    ledger = open_ledger(db_url)
-    _submit(ledger, world.events)
-    honest = _state(ledger)
-    _tamper(ledger)
+    ledger, honest = _tampered(open_ledger, db_url)
     tampered = _state(ledger)
     swap = rebuild_module._Scratch.swap
 
@@ -344,11 +336,7 @@ def test_a_failed_swap_leaves_the_live_state_and_the_rerun_resumes(
 def test_tables_left_by_a_stopped_freeing_go_with_the_next_rebuild(
     sqlite_url: str, open_ledger: Callable[[str], Ledger], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world, _ = demo_world()
-    ledger = open_ledger(sqlite_url)
-    _submit(ledger, world.events)
-    honest = _state(ledger)
-    _tamper(ledger)
+    ledger, honest = _tampered(open_ledger, sqlite_url)
     free = rebuild_module._free
 
     def stopped(engine: Any, prefixes: tuple[str, ...]) -> None:
