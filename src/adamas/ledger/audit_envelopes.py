@@ -64,6 +64,13 @@ class EnvelopeCheck:
         """Check leaf ``index``'s signature (``signed``: type, actor, key id, body, signature) under the key,
         which ``keys`` must give to the actor; count it, or record the fault."""
         _, actor, key, body, signature = signed
+        owner = self._owner(index, keys, actor, key)
+        return owner is not None and self._counted(index, key, verify_raw(owner[1], body, signature))
+
+    def _owner(
+        self, index: int, keys: dict[str, tuple[str, bytes]], actor: str, key: str
+    ) -> tuple[str, bytes] | None:
+        """The (owner, public key) ``keys`` give ``key`` if ``actor`` owns it; else None (fault recorded)."""
         owner = keys.get(key)
         if owner is None or owner[0] != actor:
             self.faults.add(
@@ -71,8 +78,12 @@ class EnvelopeCheck:
                 f"leaf {index} is signed with key {key}, which no earlier leaf registered for {actor}",
                 leaf=index,
             )
-            return False
-        if not verify_raw(owner[1], body, signature):
+            return None
+        return owner
+
+    def _counted(self, index: int, key: str, verified: bool) -> bool:
+        """Count leaf ``index`` as verified, or record that its signature under ``key`` does not verify."""
+        if not verified:
             self.faults.add(
                 "audit.signature", f"leaf {index}: the signature does not verify under key {key}", leaf=index
             )

@@ -135,23 +135,14 @@ class ParallelEnvelopeCheck(EnvelopeCheck):
                 return
         elif index == 0:
             self.faults.add("audit.envelope", "leaf 0 is not the genesis event", leaf=index)
-        owner = keys.get(key)
-        if owner is None or owner[0] != actor:
-            self.faults.add(
-                "audit.unknown_key",
-                f"leaf {index} is signed with key {key}, which no earlier leaf registered for {actor}",
-                leaf=index,
-            )
+        owner = self._owner(index, keys, actor, key)
+        if owner is None:
             return
         if (used_owner, used_public) != owner:
             # The worker guessed another key (or none): this entry is checked here, with the true one.
             verified = check(entry, {key: owner})[6]
-        if not verified:
-            self.faults.add(
-                "audit.signature", f"leaf {index}: the signature does not verify under key {key}", leaf=index
-            )
+        if not self._counted(index, key, verified):
             return
-        self.verified += 1
         for key_id, key_owner, public in registered:
             self.keys[key_id] = (key_owner, public)
         self._news.extend(registered)
